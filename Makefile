@@ -1,0 +1,33 @@
+# nnlab: `make lab` opens the course, `make test` runs every test.
+# Both build their own virtual environment in .venv the first time.
+
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed-stamp
+LAB_ARGS ?=
+# JupyterLab refuses to start as root unless told it is fine (containers, CI, JupyterHub images).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# One BLAS thread: lesson-sized nets are faster that way, and the numbers are reproducible.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export MPLBACKEND := Agg
+
+.PHONY: lab test install notebooks html bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests notebooks --nbval --sanitize-with tests/nbval_sanitize.cfg
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts html

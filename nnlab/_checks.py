@@ -1,0 +1,133 @@
+"""Argument checks that speak to a learner.
+
+Every public function in nnlab validates what it is given with these helpers, so
+a mistake ends in one ValueError or TypeError that names the argument, shows the
+value that was seen and says what would be valid, instead of a NumPy traceback
+three calls deeper.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def _show(value) -> str:
+    """A short, readable rendering of a value for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_number(name: str, value, *, low=None, high=None, low_open=False,
+                 high_open=False, integer=False) -> float | int:
+    """Return ``value`` as a Python number if it lies in the allowed range.
+
+    ``low``/``high`` are inclusive unless ``low_open``/``high_open`` say otherwise.
+    """
+    kind = "a whole number" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {kind}, but got {_show(value)} "
+                        f"({type(value).__name__}).")
+    if integer and not isinstance(value, numbers.Integral):
+        if float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be {kind}, but got {value!r}.")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, but got {value!r}.")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, but got {value!r}.")
+    return int(value) if integer else float(value)
+
+
+def check_positive_int(name: str, value) -> int:
+    """A count such as ``epochs`` or ``batch_size``: a whole number >= 1."""
+    return check_number(name, value, low=1, integer=True)
+
+
+def check_choice(name: str, value, choices) -> str:
+    """``value`` must be one of ``choices`` (strings)."""
+    if value not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {valid}, but got {_show(value)}.")
+    return value
+
+
+def check_features(name: str, x, *, dtype=None, ndim: int = 2) -> np.ndarray:
+    """A real-valued, finite array of ``ndim`` dimensions with at least one row."""
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x)
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, but got {type(x).__name__}.")
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold numbers, but its dtype is {x.dtype}.")
+    if x.ndim != ndim:
+        want = "(examples, features)" if ndim == 2 else f"{ndim} dimensions"
+        raise ValueError(f"{name} must have shape {want}, but got shape {x.shape}.")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape}): there is nothing to train on.")
+    if dtype is not None:
+        x = x.astype(dtype, copy=False)
+    elif x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    if not np.isfinite(x).all():
+        bad = int(np.size(x) - np.isfinite(x).sum())
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); "
+                         "clean or standardize the data first.")
+    return x
+
+
+def check_labels(name: str, y, n_examples: int, n_classes: int | None) -> np.ndarray:
+    """Integer class labels, one per example, each in ``[0, n_classes)``."""
+    if isinstance(y, (list, tuple)):
+        y = np.asarray(y)
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array of class labels, "
+                        f"but got {type(y).__name__}.")
+    if y.ndim != 1:
+        raise ValueError(f"{name} must have shape (examples,), but got shape {y.shape}.")
+    if y.shape[0] != n_examples:
+        raise ValueError(f"{name} has {y.shape[0]} labels but the inputs have "
+                         f"{n_examples} examples; they must match.")
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and np.isfinite(y).all() and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        else:
+            raise TypeError(f"{name} must hold integer class labels (0, 1, ...), "
+                            f"but its dtype is {y.dtype}.")
+    if n_classes is not None and y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{name} must hold labels in [0, {n_classes - 1}] for a model "
+                         f"with {n_classes} outputs, but saw labels from {y.min()} to {y.max()}.")
+    return y
+
+
+def check_rng(name: str, rng) -> np.random.Generator:
+    """A seed (int), a ``numpy.random.Generator``, or None (which means seed 0)."""
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{name} must be an int seed or a numpy.random.Generator, "
+                    f"but got {_show(rng)}.")
+
+
+def check_dtype(name: str, dtype) -> np.dtype:
+    """float32 or float64."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be np.float32 or np.float64, but got {dtype!r}.") from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"{name} must be np.float32 or np.float64, but got {dt}.")
+    return dt

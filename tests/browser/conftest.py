@@ -1,0 +1,291 @@
+"""Real-browser harness: one JupyterLab server and one headless Chromium per test session.
+
+The server runs on a free loopback port with a random token, a throwaway HOME / config /
+settings / workspaces directory, and a temporary copy of the notebooks (outputs stripped), so
+nothing in the repository or in the user's home is read or modified. Chromium is Debian's
+(/usr/bin/chromium), driven through Playwright's Python package; no browser is downloaded.
+
+Tests that use these fixtures are skipped when Chromium or Playwright is missing, unless the
+CI environment variable is set, in which case they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+DEMO_NOTEBOOK = Path(__file__).resolve().parent / "demo_lab.ipynb"
+ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "browser"
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+SERVER_START_TIMEOUT = 90.0
+
+# JupyterLab user settings written into the server's private settings dir.
+LAB_USER_SETTINGS = {
+    # No "Would you like to receive official Jupyter news?" toast, no update check.
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    # Keep every cell attached to the DOM so prompts/outputs of all cells can be inspected.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none",
+    },
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "browser: drives JupyterLab in headless Chromium (deselect with -m 'not browser')",
+    )
+
+
+# --------------------------------------------------------------------------- availability
+
+
+def _missing(reason: str):
+    """Skip, or fail when running in CI (CI env var non-empty)."""
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def find_chromium() -> str | None:
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = find_chromium()
+    if path is None:
+        _missing("Chromium not found: browser tests skipped; install with apt-get install -y chromium")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        _missing(
+            f"Python package playwright cannot be imported ({exc}): browser tests skipped; "
+            "install with pip install playwright (no 'playwright install' needed)"
+        )
+    return path
+
+
+# --------------------------------------------------------------------------- jupyter server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _copy_notebooks(dest: Path) -> None:
+    """Copy notebooks/ (minus checkpoints) and the demo notebook, stripping saved outputs.
+
+    Saved widget outputs reference widget models that no longer exist, and JupyterLab shows
+    "Error displaying widget: model not found" for them until the cell is re-run; stripping them
+    makes every "Error displaying widget" the harness sees a real one.
+    """
+    import nbformat
+
+    if NOTEBOOKS_DIR.is_dir():
+        shutil.copytree(
+            NOTEBOOKS_DIR, dest, dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(DEMO_NOTEBOOK, dest / DEMO_NOTEBOOK.name)
+    for path in dest.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []
+                cell.execution_count = None
+        nb.metadata.pop("widgets", None)
+        nbformat.write(nb, path)
+
+
+class JupyterServer:
+    def __init__(self, url: str, token: str, root: Path, log_path: Path, proc: subprocess.Popen):
+        self.url = url
+        self.token = token
+        self.root = root
+        self.log_path = log_path
+        self.proc = proc
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode("utf-8", "replace")
+
+    def log_tail(self, n: int = 4000) -> str:
+        text = self.log_since(0)
+        return text[-n:]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate the whole process group (server + kernels); kill it if it lingers."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    # Kernels live in the same group; make sure nothing survives, even if the server exited.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(chromium_path, tmp_path_factory):
+    jupyter = Path(sys.executable).with_name("jupyter")
+    if not jupyter.exists():
+        pytest.fail(f"jupyter not found next to {sys.executable}", pytrace=False)
+
+    base = tmp_path_factory.mktemp("jupyter")
+    home, config, data, runtime = (base / d for d in ("home", "config", "data", "runtime"))
+    settings, workspaces, root = base / "lab-settings", base / "lab-workspaces", base / "notebooks"
+    for d in (home, config, data, runtime, settings, workspaces):
+        d.mkdir()
+    for rel, value in LAB_USER_SETTINGS.items():
+        target = settings / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(value))
+    _copy_notebooks(root)
+
+    env = dict(os.environ)
+    for var in ("JUPYTER_PATH", "JUPYTER_PREFER_ENV_PATH", "JUPYTER_PLATFORM_DIRS", "MPLBACKEND",
+                "JUPYTER_TOKEN", "JUPYTER_CONFIG_PATH", "JUPYTERLAB_DIR", "XDG_CONFIG_HOME",
+                "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "IPYTHONDIR"):
+        env.pop(var, None)
+    env.update(
+        HOME=str(home),
+        JUPYTER_CONFIG_DIR=str(config),
+        JUPYTER_DATA_DIR=str(data),  # user-level only; <venv>/share/jupyter (labextensions,
+        JUPYTER_RUNTIME_DIR=str(runtime),  # kernelspec) is on the system path and still found
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(workspaces),
+        IPYTHONDIR=str(home / ".ipython"),
+        MPLCONFIGDIR=str(base / "mpl"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYTHONUNBUFFERED="1",
+    )
+
+    port = _free_port()
+    token = secrets.token_hex(24)
+    cmd = [
+        str(jupyter), "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LanguageServerManager.autodetect=False",
+    ]
+    if os.getuid() == 0:
+        cmd.append("--allow-root")
+
+    log_path = base / "server.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        cmd, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,  # own process group, so kernels die with it
+    )
+    server = JupyterServer(f"http://127.0.0.1:{port}", token, root, log_path, proc)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        status_url = f"{server.url}/api/status?token={token}"
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{server.log_tail()}",
+                            pytrace=False)
+            try:
+                with urllib.request.urlopen(status_url, timeout=2) as r:
+                    if r.status == 200:
+                        json.load(r)
+                        break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"jupyter lab did not answer in {SERVER_START_TIMEOUT:.0f}s:\n"
+                            f"{server.log_tail()}", pytrace=False)
+            time.sleep(0.2)
+        yield server
+    finally:
+        _stop(proc)
+        log.close()
+        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(log_path, ARTIFACTS_DIR / "jupyter-server.log")
+
+
+# --------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS_DIR

@@ -1,0 +1,18 @@
+import time
+def test_explore(jupyter_server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    t = time.time()
+    page.goto(jupyter_server.notebook_url("demo_lab.ipynb"))
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=60000)
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=60000)
+    print("idle", time.time() - t)
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+    page.wait_for_selector(".nnlab-lab img", timeout=60000)
+    print("ran", time.time() - t)
+    time.sleep(1)
+    print(page.evaluate("() => document.querySelector('.jp-Cell.jp-CodeCell').outerHTML.replace(/data:image[^\"]*/g,'DATA').replace(/<svg.*?<\\/svg>/g,'SVG').slice(-5000)"))
+    print(page.evaluate("() => document.querySelector('.jp-Cell.jp-CodeCell .jp-InputPrompt').outerHTML"))
+    print(page.evaluate("() => [...document.querySelectorAll('.lm-DockPanel-tabBar .lm-TabBar-tab')].map(e=>e.textContent)"))
+    print(page.evaluate("() => [...document.querySelectorAll('.jp-toast-container, .Toastify')].map(e=>e.outerHTML.slice(0,500))"))
+    page.screenshot(path="/tmp/full.png")
