@@ -76,6 +76,34 @@ def _shuffle(X, y, rng):
     return X[order].astype(np.float64), y[order].astype(np.int64)
 
 
+def add_noise_features(X, count: int, seed=0):
+    """``X`` with ``count`` extra columns of pure Gaussian noise appended.
+
+    The extra features carry no information about the label, but an over-sized
+    network can still use them to memorize individual training examples.
+    """
+    X = check_features("X", X)
+    count = check_number("count", count, low=0, integer=True)
+    rng = check_rng("seed", seed)
+    return np.hstack([X, rng.standard_normal((X.shape[0], count))])
+
+
+def flip_labels(y, fraction: float, seed=0):
+    """A copy of ``y`` with ``fraction`` of the labels changed to another class at random.
+
+    Label noise: the kind of mistake real data sets carry, and exactly what an
+    over-sized network memorizes when nothing stops it.
+    """
+    y = check_labels("y", y, len(y), None)
+    fraction = check_number("fraction", fraction, low=0.0, high=1.0)
+    rng = check_rng("seed", seed)
+    classes = int(y.max()) + 1
+    flipped = y.copy()
+    chosen = rng.permutation(len(y))[:int(round(fraction * len(y)))]
+    flipped[chosen] = (y[chosen] + rng.integers(1, max(classes, 2), len(chosen))) % max(classes, 2)
+    return flipped
+
+
 def train_val_split(X, y, val_fraction: float = 0.25, seed=0):
     """Shuffle and split into ``(X_train, y_train), (X_val, y_val)``."""
     X = check_features("X", X)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Dense, LeakyReLU, ReLU
+from .layers import BatchNorm, Dense, LeakyReLU, ReLU
 
 
 def _norm(array: np.ndarray) -> float:
@@ -23,7 +23,8 @@ class Recorder:
     """Collects per-step, per-layer statistics into preallocated arrays.
 
     Columns: one per Dense layer for ``grad_norms`` (||dL/dW||), ``bias_grad_norms``
-    (||dL/db||, the error signal arriving at the layer) and ``update_ratios``
+    (||dL/db||, the error signal arriving at the layer's output; ||dL/dbeta|| of the
+    BatchNorm right after it, if there is one, since dL/db is then exactly 0) and ``update_ratios``
     (||update of W|| / ||W||); one per activation layer for ``activation_mean``
     and ``activation_std``; one per ReLU-family layer for ``dead_fraction``
     (units that output exactly 0 for every example of the batch).
@@ -32,6 +33,15 @@ class Recorder:
     def __init__(self, model, max_steps: int):
         self.dense = [(index, layer) for index, layer in enumerate(model.layers)
                       if isinstance(layer, Dense)]
+        # Where a BatchNorm follows a Dense layer, dL/db is exactly 0 (BN subtracts the
+        # batch mean, bias included); the error signal arriving there is dL/dbeta instead.
+        self.error_signal = []
+        for index, layer in self.dense:
+            after = model.layers[index + 1] if index + 1 < len(model.layers) else None
+            if isinstance(after, BatchNorm):
+                self.error_signal.append((after.grads, "beta"))
+            else:
+                self.error_signal.append((layer.grads, "b"))
         self.activations = model.activation_layers
         self.relus = [layer for layer in self.activations if isinstance(layer, (ReLU, LeakyReLU))]
         self.layer_names = [layer.name for _, layer in self.dense]
@@ -51,7 +61,8 @@ class Recorder:
         row = self.steps
         for column, (index, layer) in enumerate(self.dense):
             self.grad_norms[row, column] = _norm(layer.grads["W"])
-            self.bias_grad_norms[row, column] = _norm(layer.grads["b"])
+            grads, key = self.error_signal[column]
+            self.bias_grad_norms[row, column] = _norm(grads[key])
             update = optimizer.updates.get((index, "W"))
             weight_norm = _norm(layer.params["W"])
             self.update_ratios[row, column] = (

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_features, check_labels, check_positive_int, check_number
+from ._checks import check_features, check_labels, check_number, check_positive_int, check_rng
 from .layers import Dropout
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .models import Sequential
@@ -29,7 +29,8 @@ class History:
 
     Per step (NumPy arrays, one row per gradient step; row 0 is measured at
     initialisation, before the first update):
-    ``step_loss`` (steps,); ``grad_norms``, ``bias_grad_norms``, ``update_ratios``
+    ``step_loss`` (steps,); ``grad_norms`` (||dL/dW||), ``bias_grad_norms`` (||dL/db||,
+    or ||dL/dbeta|| of a BatchNorm that follows the layer), ``update_ratios``
     (steps, Dense layers, named by ``layer_names``); ``activation_mean``,
     ``activation_std`` (steps, activation layers, ``activation_names``);
     ``dead_fraction`` (steps, ReLU-family layers, ``relu_names``);
@@ -142,8 +143,9 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarr
     (BatchNorm cannot normalize a batch of one)."""
     order = rng.permutation(n)
     batches = [order[start:start + batch_size] for start in range(0, n, batch_size)]
-    if len(batches) > 1 and len(batches[-1]) == 1:
-        batches[-2] = np.concatenate([batches[-2], batches.pop()])
+    if len(batches) > 1 and len(batches[-1]) == 1 and batch_size > 1:
+        lone = batches.pop()
+        batches[-1] = np.concatenate([batches[-1], lone])
     return batches
 
 
@@ -186,7 +188,7 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     n = X.shape[0]
     batch_size = min(batch_size, n)
     steps_per_epoch = _steps_per_epoch(n, batch_size)
-    shuffle_rng, dropout_rng = np.random.default_rng(seed).spawn(2)
+    shuffle_rng, dropout_rng = check_rng("seed", seed).spawn(2)
     for layer in model.layers:
         if isinstance(layer, Dropout):
             layer.rng = dropout_rng.spawn(1)[0]

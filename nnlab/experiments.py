@@ -1,0 +1,264 @@
+"""The failure-case experiments: each a small frozen configuration, broken and fixed.
+
+One :class:`Experiment` fully describes a run: the data set, the network, the
+optimizer and the seed. The same objects drive the labs, the static figures,
+the tests and the benchmarks. :func:`run` trains a configuration and caches
+its History, so asking again for a configuration already seen is instant.
+
+``CASES`` maps each lesson's case to its configurations: ``"broken"``, the
+failure the lesson shows; ``"fixed"``, the remedy the lesson text gives; and
+further named variants (other remedies, asides).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import numpy as np
+
+from . import datasets
+from ._checks import check_choice
+from .models import mlp
+from .optim import SGD
+from .telemetry import dead_units
+from .training import History, evaluate, train
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Everything that defines one training run. Frozen, so it can be cached and compared.
+
+    ``hidden`` lists the hidden layer widths (input and output widths come from
+    the data). ``input_scales`` multiplies each input feature (raw data on very
+    different scales); ``label_noise`` is the fraction of labels flipped to a
+    wrong class (in training and validation data alike); ``noise_features`` appends
+    that many columns of pure noise to the inputs; ``standardize`` rescales inputs to mean 0, std 1 using
+    the training set's statistics. ``seed`` draws the data, the weights, the
+    shuffling and the dropout masks.
+    """
+
+    dataset: str = "spirals"
+    n: int = 300
+    noise: float = 0.1
+    label_noise: float = 0.0
+    noise_features: int = 0
+    val_fraction: float = 0.0
+    input_scales: tuple | None = None
+    standardize: bool = False
+    hidden: tuple = (32, 32)
+    activation: str = "relu"
+    init: str | float = "he"
+    bias: float = 0.0
+    batchnorm: bool = False
+    dropout: float = 0.0
+    lr: float = 0.1
+    momentum: float = 0.0
+    clip_norm: float | None = None
+    epochs: int = 30
+    batch_size: int = 32
+    seed: int = 0
+    title: str = field(default="", compare=False)
+
+    def replace(self, **changes) -> "Experiment":
+        """A copy with some settings changed, e.g. ``config.replace(activation="relu")``."""
+        return replace(self, **changes)
+
+    @property
+    def depth(self) -> int:
+        return len(self.hidden)
+
+    def data(self):
+        """``(X_train, y_train), (X_val, y_val)``; the validation pair is None without ``val_fraction``."""
+        check_choice("dataset", self.dataset, tuple(datasets.DATASETS))
+        X, y = datasets.DATASETS[self.dataset](n=self.n, noise=self.noise, seed=self.seed)
+        if self.noise_features:
+            X = datasets.add_noise_features(X, self.noise_features, seed=self.seed + 2)
+        if self.label_noise:
+            y = datasets.flip_labels(y, self.label_noise, seed=self.seed + 1)
+        if self.input_scales is not None:
+            X = datasets.stretch(X, self.input_scales)
+        val = None
+        if self.val_fraction:
+            (X, y), val = datasets.train_val_split(X, y, self.val_fraction, seed=self.seed)
+        if self.standardize:
+            if val is not None:
+                val = (datasets.standardize(val[0], reference=X), val[1])
+            X = datasets.standardize(X)
+        return (X, y), val
+
+    def build(self, n_inputs: int, n_classes: int):
+        """The untrained network this configuration describes."""
+        return mlp([n_inputs, *self.hidden, n_classes], activation=self.activation,
+                   init=self.init, batchnorm=self.batchnorm, dropout=self.dropout,
+                   bias=self.bias, seed=self.seed)
+
+    def describe(self) -> str:
+        """One line a learner can read: the settings that make this run what it is."""
+        parts = [f"{self.depth} hidden x {self.hidden[0]}" if len(set(self.hidden)) == 1
+                 else f"hidden {list(self.hidden)}", self.activation,
+                 f"init {self.init}", f"lr {self.lr:g}"]
+        if self.batchnorm:
+            parts.append("batchnorm")
+        if self.dropout:
+            parts.append(f"dropout {self.dropout:g}")
+        if self.bias:
+            parts.append(f"bias {self.bias:g}")
+        if self.clip_norm is not None:
+            parts.append(f"clip {self.clip_norm:g}")
+        if self.input_scales is not None:
+            parts.append("inputs x" + "/".join(f"{s:g}" for s in self.input_scales))
+        if self.standardize:
+            parts.append("standardized")
+        return ", ".join(parts)
+
+
+@dataclass(eq=False)
+class Outcome:
+    """A finished run: its History and the measurements a lesson needs beyond it.
+
+    ``weight_change`` is, per Dense layer, ||W_after - W_before|| / ||W_before||;
+    ``dead_units`` is, per ReLU-family layer, the fraction of units dead on the
+    whole training set after training; ``train_accuracy`` and ``val_accuracy``
+    are measured in evaluation mode at the end (nan where there is no such set).
+    """
+
+    config: Experiment
+    history: History
+    model: object
+    weight_change: np.ndarray
+    dead_units: np.ndarray
+    train_accuracy: float
+    val_accuracy: float
+    train_loss: float
+
+
+@lru_cache(maxsize=128)
+def outcome(config: Experiment) -> Outcome:
+    """Train ``config`` (once; later calls with an equal config return the cached result)."""
+    (X, y), val = config.data()
+    n_classes = int(y.max()) + 1
+    model = config.build(X.shape[1], n_classes)
+    before = [layer.params["W"].copy() for layer in model.dense_layers]
+    optimizer = SGD(config.lr, momentum=config.momentum, clip_norm=config.clip_norm)
+    history = train(model, X, y, epochs=config.epochs, batch_size=config.batch_size,
+                    optimizer=optimizer, val=val, seed=config.seed)
+    with np.errstate(all="ignore"):
+        change = np.array([np.linalg.norm(layer.params["W"] - w0) / np.linalg.norm(w0)
+                           for layer, w0 in zip(model.dense_layers, before)])
+    train_loss, train_accuracy = evaluate(model, X, y) if not history.diverged else (np.nan, np.nan)
+    val_accuracy = (evaluate(model, *val)[1] if val is not None and not history.diverged
+                    else float("nan"))
+    return Outcome(config, history, model, change, dead_units(model, X), train_accuracy,
+                   val_accuracy, train_loss)
+
+
+def run(config: Experiment) -> History:
+    """The History of ``config``'s run, trained once and cached."""
+    return outcome(config).history
+
+
+# ---------------------------------------------------------------------------
+# Measurements the lessons quote (the tests check the same numbers)
+# ---------------------------------------------------------------------------
+
+def hidden_dead_fraction(result: Outcome) -> float:
+    """Fraction of all hidden ReLU units dead on the whole training set after training."""
+    if result.dead_units.size == 0:
+        return 0.0
+    widths = np.array([layer.output.shape[1] for layer in result.model.relu_layers], dtype=float)
+    return float(np.sum(result.dead_units * widths) / widths.sum())
+
+
+def generalization_gap(result: Outcome) -> float:
+    """Training accuracy minus validation accuracy, both in evaluation mode, after training."""
+    return result.train_accuracy - result.val_accuracy
+
+
+def epochs_to_accuracy(history: History, target: float) -> int | None:
+    """The first epoch whose training accuracy reaches ``target`` (None if none did)."""
+    for epoch, accuracy in enumerate(history.accuracy, start=1):
+        if accuracy >= target:
+            return epoch
+    return None
+
+
+def first_last_ratio(history: History, statistic: str = "grad_norms", step: int = 0) -> float:
+    """First Dense layer's gradient norm over the last one's at ``step`` (0: at initialisation)."""
+    return history.first_last_ratio(step, statistic)
+
+
+# ---------------------------------------------------------------------------
+# The cases
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    """One lesson's failure: its configurations and what the lab plots."""
+
+    name: str
+    title: str
+    configs: dict          # variant name -> Experiment; always has "broken" and "fixed"
+    statistic: str = "grad_norms"
+
+    @property
+    def broken(self) -> Experiment:
+        return self.configs["broken"]
+
+    @property
+    def fixed(self) -> Experiment:
+        return self.configs["fixed"]
+
+
+_VANISHING = Experiment(hidden=(32,) * 6, activation="sigmoid", init="xavier",
+                        standardize=True, lr=0.1, epochs=30, title="Deep sigmoid net")
+_EXPLODING = Experiment(hidden=(32,) * 6, activation="relu", init=0.8, standardize=True,
+                        lr=0.1, epochs=30, title="Deep ReLU net, large initial weights")
+_DEAD = Experiment(hidden=(64,), activation="relu", standardize=True, lr=5.0, epochs=30,
+                   title="ReLU net, learning rate 5")
+_DROPOUT = Experiment(dataset="moons", n=500, noise=0.45, val_fraction=0.9, hidden=(256, 256),
+                      standardize=True, lr=0.1, epochs=200, batch_size=10,
+                      title="Over-sized net, 50 noisy examples")
+_BATCHNORM = Experiment(hidden=(32,) * 6, activation="relu", standardize=True, lr=0.02,
+                        epochs=40, title="Deep ReLU net")
+_STUCK = Experiment(hidden=(32,) * 6, activation="sigmoid", init="xavier", standardize=True,
+                    lr=0.1, epochs=60, title="Deep sigmoid net, stuck")
+_RAW = Experiment(hidden=(32, 32), activation="tanh", init="xavier", input_scales=(100.0, 0.01),
+                  lr=0.1, epochs=30, title="Inputs on scales 100 and 0.01")
+
+CASES = {
+    "vanishing": Case("vanishing", "Vanishing gradients", {
+        "broken": _VANISHING,
+        "fixed": _VANISHING.replace(activation="relu", init="he", title="Deep ReLU net, He init"),
+    }),
+    "exploding": Case("exploding", "Exploding gradients", {
+        "broken": _EXPLODING,
+        "fixed": _EXPLODING.replace(batchnorm=True, title="... with batch normalization"),
+        "lower_lr": _EXPLODING.replace(lr=1e-3, title="... with learning rate 0.001"),
+        "clipping": _EXPLODING.replace(clip_norm=1.0, title="... with gradient clipping at 1"),
+    }, statistic="bias_grad_norms"),
+    "dead_relu": Case("dead_relu", "Dead ReLU units", {
+        "broken": _DEAD,
+        "fixed": _DEAD.replace(lr=0.5, title="ReLU net, learning rate 0.5"),
+        "leaky_relu": _DEAD.replace(activation="leaky_relu", title="LeakyReLU net, learning rate 5"),
+    }),
+    "dropout": Case("dropout", "Dropout", {
+        "broken": _DROPOUT,
+        "fixed": _DROPOUT.replace(dropout=0.5, title="... with dropout 0.5"),
+        "everything": _DROPOUT.replace(dropout=1.0, title="... with dropout 1.0"),
+    }),
+    "batchnorm": Case("batchnorm", "Batch normalization", {
+        "broken": _BATCHNORM,
+        "fixed": _BATCHNORM.replace(batchnorm=True, title="Deep ReLU net with batch normalization"),
+        "stuck": _STUCK,
+        "unstuck": _STUCK.replace(batchnorm=True, title="Deep sigmoid net with batch normalization"),
+        "raw_inputs": _RAW,
+        "standardized": _RAW.replace(standardize=True, title="Standardized inputs"),
+    }),
+}
+
+
+def case(name: str) -> Case:
+    """The case called ``name`` (one of ``CASES``)."""
+    check_choice("case", name, tuple(CASES))
+    return CASES[name]

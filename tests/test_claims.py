@@ -1,0 +1,150 @@
+"""Every claim the lessons make, measured on the experiments that the labs show.
+
+Each claim must hold for the configuration's own seed and for at least 4 of 5
+other seeds: the numbers are not cherry-picked.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from nnlab import experiments
+from nnlab.experiments import CASES, epochs_to_accuracy, generalization_gap, hidden_dead_fraction
+
+OTHER_SEEDS = (1, 2, 3, 4, 5)
+
+
+def holds_across_seeds(claim, *configs):
+    """``claim(*outcomes)`` for the default seed and for at least 4 of 5 others."""
+    def check(seed):
+        return bool(claim(*[experiments.outcome(c.replace(seed=seed)) for c in configs]))
+    assert check(configs[0].seed), "the claim fails for the lesson's own seed"
+    passed = [seed for seed in OTHER_SEEDS if check(seed)]
+    assert len(passed) >= 4, f"the claim holds only for seeds {passed} of {OTHER_SEEDS}"
+
+
+def init_ratio(result, statistic="grad_norms"):
+    return result.history.first_last_ratio(0, statistic)
+
+
+# --- vanishing gradients --------------------------------------------------
+
+def test_vanishing_first_layer_gradient_is_100x_smaller_in_the_broken_net():
+    holds_across_seeds(lambda broken: init_ratio(broken) <= 1e-2, CASES["vanishing"].broken)
+
+
+def test_vanishing_fixed_net_keeps_first_and_last_layer_within_10x():
+    holds_across_seeds(lambda fixed: 0.1 <= init_ratio(fixed) <= 10, CASES["vanishing"].fixed)
+
+
+def test_vanishing_broken_first_layer_barely_moves_while_the_last_does():
+    holds_across_seeds(lambda broken: broken.weight_change[0] * 20 <= broken.weight_change[-1],
+                       CASES["vanishing"].broken)
+
+
+# --- exploding gradients --------------------------------------------------
+
+def test_exploding_backpropagated_error_grows_100x_toward_the_input_and_the_run_diverges():
+    def claim(broken):
+        bias = broken.history.bias_grad_norms
+        return bias[0, 0] >= 100 * bias[0, -1] and broken.history.diverged_at is not None
+    holds_across_seeds(claim, CASES["exploding"].broken)
+
+
+@pytest.mark.parametrize("remedy", ["fixed", "lower_lr", "clipping"])
+def test_exploding_each_remedy_trains_to_a_finite_falling_loss(remedy):
+    def claim(result):
+        loss = result.history.loss
+        return (not result.history.diverged and len(loss) == result.config.epochs
+                and all(map(math.isfinite, loss)) and loss[-1] < 0.5 * loss[0])
+    holds_across_seeds(claim, CASES["exploding"].configs[remedy])
+
+
+# --- dead ReLU units ------------------------------------------------------
+
+def test_dead_relu_broken_run_ends_with_40_percent_of_hidden_units_dead():
+    holds_across_seeds(lambda broken: hidden_dead_fraction(broken) >= 0.4, CASES["dead_relu"].broken)
+
+
+def test_dead_relu_lower_learning_rate_keeps_dead_units_under_10_percent():
+    holds_across_seeds(lambda fixed: hidden_dead_fraction(fixed) <= 0.1, CASES["dead_relu"].fixed)
+
+
+def test_leaky_relu_has_no_dead_units():
+    holds_across_seeds(lambda leaky: hidden_dead_fraction(leaky) == 0.0
+                       and not leaky.history.dead_fraction.any(), CASES["dead_relu"].configs["leaky_relu"])
+
+
+# --- dropout --------------------------------------------------------------
+
+CLEARLY_POSITIVE_GAP = 0.1
+
+
+def test_dropout_zero_overfits_and_half_dropout_halves_the_gap():
+    case = CASES["dropout"]
+    holds_across_seeds(
+        lambda none, half: (generalization_gap(none) >= CLEARLY_POSITIVE_GAP
+                            and generalization_gap(half) <= generalization_gap(none) / 2),
+        case.broken, case.fixed)
+
+
+def test_dropout_one_learns_nothing():
+    def claim(everything):
+        history = everything.history
+        chance = 1.0 / history.n_classes
+        return (all(abs(a - chance) <= 0.05 for a in history.accuracy)
+                and abs(history.loss[-1] - math.log(history.n_classes)) <= 0.05)
+    holds_across_seeds(claim, CASES["dropout"].configs["everything"])
+
+
+# --- batch normalization --------------------------------------------------
+
+TARGET_ACCURACY = 0.9
+
+
+def test_batchnorm_reaches_the_target_in_at_most_half_the_epochs():
+    case = CASES["batchnorm"]
+
+    def claim(without, with_bn):
+        slow = epochs_to_accuracy(without.history, TARGET_ACCURACY)
+        fast = epochs_to_accuracy(with_bn.history, TARGET_ACCURACY)
+        slow = without.config.epochs + 1 if slow is None else slow
+        return fast is not None and fast <= slow / 2
+    holds_across_seeds(claim, case.broken, case.fixed)
+
+
+def test_batchnorm_unsticks_a_stuck_run():
+    case = CASES["batchnorm"]
+    holds_across_seeds(
+        lambda stuck, unstuck: (abs(stuck.train_accuracy - 0.5) <= 0.05
+                                and abs(stuck.history.loss[-1] - math.log(2)) <= 0.02
+                                and unstuck.train_accuracy >= 0.65),
+        case.configs["stuck"], case.configs["unstuck"])
+
+
+def test_standardized_inputs_train_where_raw_ones_stall():
+    case = CASES["batchnorm"]
+    holds_across_seeds(
+        lambda raw, scaled: raw.train_accuracy <= 0.7 and scaled.train_accuracy >= 0.85,
+        case.configs["raw_inputs"], case.configs["standardized"])
+
+
+# --- the machinery --------------------------------------------------------
+
+def test_a_configuration_runs_once_and_is_then_served_from_the_cache():
+    config = CASES["vanishing"].fixed.replace(epochs=2, seed=42)
+    first = experiments.run(config)
+    assert experiments.run(config.replace()) is first
+    assert experiments.run(config.replace(seed=43)) is not first
+
+
+def test_every_case_has_a_broken_and_a_fixed_variant():
+    for case in CASES.values():
+        assert {"broken", "fixed"} <= set(case.configs)
+        assert case.broken != case.fixed
+
+
+def test_an_unknown_case_names_the_valid_ones():
+    with pytest.raises(ValueError, match="vanishing"):
+        experiments.case("exploded")

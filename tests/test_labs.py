@@ -1,0 +1,142 @@
+"""Drive every control of every lab, headless, and check the lab follows.
+
+A lab must redraw (a new PNG in ``output``) and swap its ``history`` whenever a
+control changes the experiment, and the change must go the right way: the
+remedy raises the first/last gradient ratio, lowers the dead fraction, and so on.
+"""
+
+import pytest
+
+from nnlab import experiments, labs
+from nnlab.training import History
+
+LAB_NAMES = ["vanishing", "exploding", "dead_relu", "dropout", "batchnorm", "playground"]
+
+
+def png_of(lab) -> bytes:
+    outputs = lab.output.outputs
+    assert len(outputs) == 1, "the lab's output should hold exactly one figure"
+    return outputs[0]["data"]["image/png"]
+
+
+def values_of(widget):
+    options = getattr(widget, "options", None)
+    if options is not None:
+        return [option[1] if isinstance(option, tuple) else option for option in options]
+    if isinstance(widget.value, bool):
+        return [not widget.value, widget.value]
+    return list(range(widget.min, widget.max + 1))
+
+
+@pytest.fixture(scope="module", params=LAB_NAMES)
+def lab(request):
+    return getattr(labs, request.param)()
+
+
+def test_a_lab_shows_a_figure_a_status_line_and_its_history(lab):
+    assert isinstance(lab.history, History)
+    assert png_of(lab).startswith(b"\x89PNG")
+    assert lab.status.value
+    assert "nnlab-lab" in lab.widget._dom_classes
+    assert "nnlab-status" in lab.status._dom_classes
+    bundle = lab._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_sliders_only_retrain_when_released(lab):
+    for name, widget in lab.controls.items():
+        if hasattr(widget, "continuous_update"):
+            assert widget.continuous_update is False, f"{name} retrains while being dragged"
+
+
+def test_every_control_through_every_value_changes_history_and_figure(lab):
+    for name, widget in lab.controls.items():
+        original = widget.value
+        for value in values_of(widget):
+            if value == widget.value:
+                continue
+            before_config, before_history, before_png = lab.config(), lab.history, png_of(lab)
+            widget.value = value
+            if lab.config() == before_config:
+                continue   # e.g. a knob that a preset already set to this value
+            assert lab.history is not before_history, f"{name}={value!r} did not change the run"
+            assert png_of(lab) != before_png, f"{name}={value!r} did not redraw the figure"
+            assert lab.status.value
+        widget.value = original
+
+
+def test_lecture_mode_draws_a_larger_figure():
+    small, large = labs.vanishing(), labs.vanishing(lecture=True)
+    assert len(png_of(large)) > len(png_of(small))
+    assert large.figure.figure.get_size_inches()[0] > small.figure.figure.get_size_inches()[0]
+
+
+# --- each remedy moves the numbers the right way ---------------------------
+
+def test_vanishing_toggle_to_relu_raises_the_first_last_gradient_ratio():
+    lab = labs.vanishing()
+    broken = lab.history.first_last_ratio(0)
+    lab.preset.value = "fixed"
+    assert lab.history.first_last_ratio(0) > 100 * broken
+    lab.controls["activation"].value = "sigmoid"
+    assert lab.history.first_last_ratio(0) < 0.01
+    lab.controls["activation"].value = "relu"
+    lab.controls["depth"].value = 2
+    shallow = lab.history.first_last_ratio(0)
+    assert 0.1 <= shallow <= 10
+
+
+def test_exploding_remedies_stop_the_divergence():
+    lab = labs.exploding()
+    assert lab.history.diverged
+    for remedy in ["fixed", "lower_lr", "clipping"]:
+        lab.preset.value = remedy
+        assert not lab.history.diverged, remedy
+    lab.preset.value = "broken"
+    growth = lambda h: h.bias_grad_norms[0, 0] / h.bias_grad_norms[0, -1]
+    big = growth(lab.history)
+    lab.controls["init"].value = 0.3
+    assert growth(lab.history) < big / 10
+
+
+def test_dead_relu_lower_learning_rate_lowers_the_dead_fraction():
+    lab = labs.dead_relu()
+    dead = experiments.hidden_dead_fraction(lab.outcome)
+    lab.preset.value = "fixed"
+    assert experiments.hidden_dead_fraction(lab.outcome) < dead - 0.3
+    lab.preset.value = "leaky_relu"
+    assert experiments.hidden_dead_fraction(lab.outcome) == 0.0
+    lab.preset.value = "fixed"
+    lab.controls["bias"].value = -2.0
+    assert experiments.hidden_dead_fraction(lab.outcome) > 0.3
+
+
+def test_dropout_rate_half_narrows_the_gap_and_one_learns_nothing():
+    lab = labs.dropout()
+    gap = experiments.generalization_gap(lab.outcome)
+    lab.controls["rate"].value = 0.5
+    assert experiments.generalization_gap(lab.outcome) <= gap / 2
+    lab.controls["rate"].value = 1.0
+    assert abs(lab.history.accuracy[-1] - 0.5) <= 0.05
+
+
+def test_batchnorm_checkbox_reaches_the_target_sooner():
+    lab = labs.batchnorm()
+    slow = experiments.epochs_to_accuracy(lab.history, 0.9)
+    lab.controls["batchnorm"].value = True
+    fast = experiments.epochs_to_accuracy(lab.history, 0.9)
+    assert fast is not None and (slow is None or fast <= slow / 2)
+    lab.preset.value = "raw_inputs"
+    raw = lab.outcome.train_accuracy
+    lab.controls["standardize"].value = True
+    assert lab.outcome.train_accuracy > raw + 0.15
+
+
+def test_a_failed_configuration_is_reported_in_the_status_line_not_raised(monkeypatch):
+    lab = labs.playground()
+
+    def refuse(config):
+        raise ValueError("learning rate must be positive")
+    monkeypatch.setattr(experiments, "outcome", refuse)
+    lab.controls["lr"].value = 0.5
+    assert "learning rate must be positive" in lab.status.value
