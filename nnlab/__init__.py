@@ -10,6 +10,7 @@ per-layer telemetry that makes vanishing, exploding and dead gradients visible.
 """
 
 from . import datasets
+from .diagnosis import Diagnosis, Finding, diagnose
 from .gradcheck import gradcheck, relative_error
 from .layers import BatchNorm, Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
@@ -21,7 +22,7 @@ from .training import History, evaluate, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "BatchNorm", "Dense", "Dropout", "History", "LeakyReLU", "MeanSquaredError", "ReLU",
+    "BatchNorm", "Dense", "Diagnosis", "Finding", "Dropout", "History", "LeakyReLU", "MeanSquaredError", "ReLU",
     "Recorder", "SGD", "Sequential", "Sigmoid", "SoftmaxCrossEntropy", "Tanh", "datasets",
-    "dead_units", "evaluate", "gradcheck", "mlp", "relative_error", "train",
+    "dead_units", "diagnose", "evaluate", "gradcheck", "mlp", "relative_error", "train",
 ]

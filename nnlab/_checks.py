@@ -101,6 +101,10 @@ def check_labels(name: str, y, n_examples: int, n_classes: int | None) -> np.nda
     if y.dtype.kind not in "iu":
         if y.dtype.kind == "f" and np.isfinite(y).all() and np.all(y == np.round(y)):
             y = y.astype(np.int64)
+        elif y.dtype.kind == "f":
+            bad = y[~(np.isfinite(y) & (y == np.round(y)))][0]
+            raise TypeError(f"{name} must hold integer class labels (0, 1, ...), but it holds "
+                            f"{float(bad)!r} (dtype {y.dtype}).")
         else:
             raise TypeError(f"{name} must hold integer class labels (0, 1, ...), "
                             f"but its dtype is {y.dtype}.")

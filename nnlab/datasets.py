@@ -89,33 +89,46 @@ def add_noise_features(X, count: int, seed=0):
 
 
 def flip_labels(y, fraction: float, seed=0):
-    """A copy of ``y`` with ``fraction`` of the labels changed to another class at random.
+    """A copy of ``y`` with ``fraction`` of each class's labels changed to another class.
 
     Label noise: the kind of mistake real data sets carry, and exactly what an
-    over-sized network memorizes when nothing stops it.
+    over-sized network memorizes when nothing stops it. The same fraction of
+    every class is flipped, so balanced classes stay balanced.
     """
     y = check_labels("y", y, len(y), None)
     fraction = check_number("fraction", fraction, low=0.0, high=1.0)
     rng = check_rng("seed", seed)
-    classes = int(y.max()) + 1
+    classes = max(int(y.max()) + 1, 2)
     flipped = y.copy()
-    chosen = rng.permutation(len(y))[:int(round(fraction * len(y)))]
-    flipped[chosen] = (y[chosen] + rng.integers(1, max(classes, 2), len(chosen))) % max(classes, 2)
+    for label in range(classes):
+        members = np.flatnonzero(y == label)
+        chosen = rng.permutation(members)[:int(round(fraction * len(members)))]
+        flipped[chosen] = (label + rng.integers(1, classes, len(chosen))) % classes
     return flipped
 
 
 def train_val_split(X, y, val_fraction: float = 0.25, seed=0):
-    """Shuffle and split into ``(X_train, y_train), (X_val, y_val)``."""
+    """Shuffle and split into ``(X_train, y_train), (X_val, y_val)``.
+
+    The split is stratified: each class gives ``val_fraction`` of its examples
+    to validation, so both parts keep the data set's class balance.
+    """
     X = check_features("X", X)
     y = check_labels("y", y, X.shape[0], None)
     val_fraction = check_number("val_fraction", val_fraction, low=0.0, high=1.0,
                                 low_open=True, high_open=True)
-    n_val = int(round(val_fraction * X.shape[0]))
-    if n_val < 1 or n_val >= X.shape[0]:
-        raise ValueError(f"val_fraction={val_fraction} leaves {n_val} of {X.shape[0]} examples "
+    rng = check_rng("seed", seed)
+    val_parts, train_parts = [], []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        n_val = int(round(val_fraction * len(members)))
+        val_parts.append(members[:n_val])
+        train_parts.append(members[n_val:])
+    val, tr = np.concatenate(val_parts), np.concatenate(train_parts)
+    if len(val) < 1 or len(tr) < 1:
+        raise ValueError(f"val_fraction={val_fraction} leaves {len(val)} of {X.shape[0]} examples "
                          "for validation; both parts need at least one example.")
-    order = check_rng("seed", seed).permutation(X.shape[0])
-    val, tr = order[:n_val], order[n_val:]
+    val, tr = rng.permutation(val), rng.permutation(tr)
     return (X[tr], y[tr]), (X[val], y[val])
 
 

@@ -170,8 +170,23 @@ def hidden_dead_fraction(result: Outcome) -> float:
     return float(np.sum(result.dead_units * widths) / widths.sum())
 
 
-def generalization_gap(result: Outcome) -> float:
-    """Training accuracy minus validation accuracy, both in evaluation mode, after training."""
+def generalization_gap(result) -> float:
+    """Training accuracy minus validation accuracy, as the accuracy curves show them.
+
+    Both come from the History (training accuracy in training mode, as Keras
+    reports it, so with dropout its units are dropped; validation accuracy in
+    evaluation mode), averaged over the last tenth of the epochs so that one
+    noisy epoch does not decide it. Accepts an Outcome or a History.
+    """
+    history = getattr(result, "history", result)
+    if not history.accuracy or not history.val_accuracy:
+        return float("nan")
+    last = max(len(history.val_accuracy) // 10, 1)
+    return float(np.mean(history.accuracy[-last:]) - np.mean(history.val_accuracy[-last:]))
+
+
+def final_gap_in_eval_mode(result: Outcome) -> float:
+    """Training minus validation accuracy after training, both in evaluation mode."""
     return result.train_accuracy - result.val_accuracy
 
 
@@ -216,9 +231,9 @@ _EXPLODING = Experiment(hidden=(32,) * 6, activation="relu", init=0.8, standardi
                         lr=0.1, epochs=30, title="Deep ReLU net, large initial weights")
 _DEAD = Experiment(hidden=(64,), activation="relu", standardize=True, lr=5.0, epochs=30,
                    title="ReLU net, learning rate 5")
-_DROPOUT = Experiment(dataset="moons", n=500, noise=0.45, val_fraction=0.9, hidden=(256, 256),
-                      standardize=True, lr=0.1, epochs=200, batch_size=10,
-                      title="Over-sized net, 50 noisy examples")
+_DROPOUT = Experiment(dataset="moons", n=300, noise=0.2, label_noise=0.3, val_fraction=250 / 300,
+                      hidden=(32, 32), standardize=True, lr=1.0, epochs=1000, batch_size=50,
+                      title="Over-sized net, 50 examples, 30% wrong labels")
 _BATCHNORM = Experiment(hidden=(32,) * 6, activation="relu", standardize=True, lr=0.02,
                         epochs=40, title="Deep ReLU net")
 _STUCK = Experiment(hidden=(32,) * 6, activation="sigmoid", init="xavier", standardize=True,

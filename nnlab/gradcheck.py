@@ -2,8 +2,9 @@
 
 For each parameter entry ``p``, the centred difference
 ``(L(p + eps) - L(p - eps)) / (2 eps)`` approximates dL/dp with an error of
-order eps^2. If backprop is right, the two agree to about 1e-7 in relative
-terms in float64; 1e-4 or worse means a bug (unless a ReLU kink lies within
+order eps^2, plus round-off of order 1e-16 * |L| / eps. If backprop is right,
+the two agree to about 1e-7 in relative terms in float64 (eps = 1e-5 balances
+the two errors best for losses of order one); 1e-4 or worse means a bug (unless a ReLU kink lies within
 eps of an input, where the function is not differentiable).
 """
 
@@ -13,14 +14,14 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._checks import check_features, check_number
+from ._checks import check_features, check_labels, check_number
 from .layers import BatchNorm, Dropout, Layer
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .models import Sequential
 
 
 # Finite differences in float64 resolve a gradient only to about 1e-16 * |L| / eps,
-# roughly 1e-10 here: a gradient below this everywhere is zero as far as they can tell
+# roughly 1e-10 at the default eps: a gradient below this everywhere is zero as far as they can tell
 # (the bias of a Dense layer followed by BatchNorm is exactly such a case).
 ZERO_GRADIENT = 1e-8
 
@@ -42,14 +43,15 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
 @contextmanager
 def _frozen(layers):
-    """Reuse each Dropout's current mask, and keep BatchNorm running statistics untouched."""
+    """Keep BatchNorm running statistics untouched, and release the Dropout masks held inside.
+
+    Yields the Dropout layers: the caller holds each one's mask (``fixed_mask``) once drawn.
+    """
     saved = [(layer, layer.running_mean.copy(), layer.running_var.copy())
              for layer in layers if isinstance(layer, BatchNorm)]
     dropouts = [layer for layer in layers if isinstance(layer, Dropout)]
     try:
-        for layer in dropouts:
-            layer.fixed_mask = layer.mask
-        yield
+        yield dropouts
     finally:
         for layer in dropouts:
             layer.fixed_mask = None
@@ -89,19 +91,23 @@ def gradcheck(model_or_layer, X, y=None, loss=None, eps: float = 1e-6) -> dict:
             out = layer.forward(out, training=True)
         return out
 
-    out = forward(X)          # draws the dropout masks that _frozen then holds
-    if y is None:
-        projection = np.random.default_rng(1234).standard_normal(out.shape)
-        loss_value = lambda out: float(np.sum(out * projection))
-        loss_grad = lambda: projection
-    else:
-        if loss is None:
-            y_array = np.asarray(y)
-            loss = SoftmaxCrossEntropy() if y_array.dtype.kind in "iu" else MeanSquaredError()
-        loss_value = lambda out: loss.forward(out, y)
-        loss_grad = loss.backward
+    with _frozen(layers) as dropouts:
+        out = forward(X)          # draws the dropout masks, held fixed from here on
+        for layer in dropouts:
+            layer.fixed_mask = layer.mask
+        if y is None:
+            projection = np.random.default_rng(1234).standard_normal(out.shape)
+            loss_value = lambda out: float(np.sum(out * projection))
+            loss_grad = lambda: projection
+        else:
+            if loss is None:
+                y_array = np.asarray(y)
+                loss = SoftmaxCrossEntropy() if y_array.dtype.kind in "iu" else MeanSquaredError()
+            if getattr(loss, "classification", False):
+                y = check_labels("y", y, X.shape[0], out.shape[1])
+            loss_value = lambda out: loss.forward(out, y)
+            loss_grad = loss.backward
 
-    with _frozen(layers):
         loss_value(forward(X))
         grad = loss_grad()
         for layer in reversed(layers):

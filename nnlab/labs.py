@@ -17,6 +17,7 @@ the lab works, and can be tested, without a kernel.
 from __future__ import annotations
 
 import html
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
@@ -169,10 +170,18 @@ class Lab:
 
     # --- display ----------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        # The plain-text fallback (what a viewer without widgets, or nbval, sees): the
+        # settings and the numbers, instead of the widget tree's long repr.
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def status_text(self) -> str:
+        """The status line without its HTML markup."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.status.value))
 
     def __repr__(self):
-        return f"<nnlab lab: {self.title} — {self.config().describe()}>"
+        return f"{self.title} lab: {self.config().describe()}\n{self.status_text()}"
 
 
 def _other(broken="broken", fixed="fixed"):
@@ -182,7 +191,8 @@ def _other(broken="broken", fixed="fixed"):
 def _format_end(result: Outcome) -> str:
     history = result.history
     if history.diverged:
-        return f"<b style='color:#d62728'>diverged at step {history.diverged_at}</b>"
+        return (f"<b style='color:#d62728'>diverged at step {history.diverged_at}</b> "
+                f"(loss {history.diverged_loss:.3g})")
     return f"final loss {history.loss[-1]:.3g}, training accuracy {history.accuracy[-1]:.2f}"
 
 
@@ -270,9 +280,9 @@ def dropout(lecture: bool = False) -> Lab:
 
     def summarize(result, reference):
         gap = experiments.generalization_gap(result)
-        return (f"training accuracy {result.train_accuracy:.2f}, validation "
-                f"{result.val_accuracy:.2f}: gap <b>{gap:+.2f}</b> (both in evaluation mode)"
-                f" · training-mode accuracy {result.history.accuracy[-1]:.2f}")
+        return (f"train − validation accuracy gap <b>{gap:+.2f}</b> (as the curves show it)"
+                f" · in evaluation mode: training {result.train_accuracy:.2f}, validation "
+                f"{result.val_accuracy:.2f}")
 
     return Lab(case.title, {"broken": ("rate 0.0: overfits", case.broken),
                             "fixed": ("rate 0.5", case.fixed),

@@ -93,7 +93,8 @@ def mlp(sizes, activation: str = "relu", init="he", batchnorm: bool = False,
     ``init`` and ``bias`` go to every Dense layer; ``seed`` (or a Generator)
     draws the weights, so the same seed gives the same network.
     """
-    sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
+    if not isinstance(sizes, (str, bytes)) and np.iterable(sizes):
+        sizes = list(sizes)
     if not isinstance(sizes, list) or len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output width, such as "
                          f"[2, 16, 2], but got {sizes!r}.")

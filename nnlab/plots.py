@@ -59,7 +59,7 @@ def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_n
         ax.plot(_layer_positions(history), _safe_log_values(rows[step]), marker="o",
                 color=color, alpha=alpha, label=label)
     _format_layer_axis(ax, history, statistic)
-    if label:
+    if label and rows.shape[0]:
         ax.legend(fontsize="small")
     return ax
 
@@ -128,10 +128,15 @@ def loss_curves(history: History, ax=None, color=None, alpha=1.0, label_prefix="
     """Training loss per step (thin) and per epoch, validation loss per epoch; divergence marked."""
     ax = _axes(ax)
     epochs = np.arange(1, len(history.loss) + 1)
-    if history.diverged:   # few steps, each one worth seeing
+    if history.diverged:   # few steps, each one worth seeing, and the one that blew up
         ax.plot(step_epochs(history), _safe_log_values(history.step_loss), color=color,
                 alpha=alpha, marker="o", markersize=4, linewidth=1,
                 label=f"{label_prefix}training (per step)")
+        if np.isfinite(history.diverged_loss):
+            ax.plot([history.diverged_at / max(history.steps_per_epoch, 1)],
+                    [history.diverged_loss], color=color, alpha=alpha, marker="X",
+                    markersize=9, linestyle="none",
+                    label=f"{label_prefix}loss {history.diverged_loss:.2g} (blew up)")
     else:
         ax.plot(step_epochs(history), _safe_log_values(history.step_loss), color=color,
                 alpha=0.3 * alpha, linewidth=0.8)

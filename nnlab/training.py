@@ -37,7 +37,9 @@ class History:
     ``global_grad_norm`` (steps,), before any clipping.
 
     ``diverged_at`` is the step at which the loss became non-finite or blew up
-    (None if it never did); ``message`` says in words how the run ended.
+    (None if it never did) and ``diverged_loss`` the loss seen there (that step
+    is not applied, so it is not in ``step_loss``); ``message`` says in words how
+    the run ended.
     """
 
     loss: list = field(default_factory=list)
@@ -56,6 +58,7 @@ class History:
     activation_names: list = field(default_factory=list)
     relu_names: list = field(default_factory=list)
     diverged_at: int | None = None
+    diverged_loss: float = float("nan")
     message: str = ""
     steps_per_epoch: int = 0
     epochs: int = 0
@@ -212,6 +215,7 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
                     blowup_level = BLOWUP_FACTOR * max(abs(value), 1.0) if np.isfinite(value) else 0.0
                 if not np.isfinite(value) or value > blowup_level:
                     history.diverged_at = step
+                    history.diverged_loss = float(value)
                     history.message = (
                         f"Training diverged at step {step} (epoch {epoch + 1}): the loss became "
                         f"{value:.3g}. The gradients grew too large for the step size; try a "
@@ -222,6 +226,7 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
                 optimizer.step(model)
                 if not np.isfinite(optimizer.last_grad_norm):
                     history.diverged_at = step
+                    history.diverged_loss = float(value)
                     history.message = (f"Training diverged at step {step} (epoch {epoch + 1}): "
                                        "the gradients became infinite or NaN. Try a lower "
                                        "learning rate, batch normalization, or gradient clipping.")

@@ -5,6 +5,8 @@ control changes the experiment, and the change must go the right way: the
 remedy raises the first/last gradient ratio, lowers the dead fraction, and so on.
 """
 
+import base64
+
 import pytest
 
 from nnlab import experiments, labs
@@ -16,7 +18,8 @@ LAB_NAMES = ["vanishing", "exploding", "dead_relu", "dropout", "batchnorm", "pla
 def png_of(lab) -> bytes:
     outputs = lab.output.outputs
     assert len(outputs) == 1, "the lab's output should hold exactly one figure"
-    return outputs[0]["data"]["image/png"]
+    png = outputs[0]["data"]["image/png"]
+    return base64.b64decode(png) if isinstance(png, str) else png
 
 
 def values_of(widget):

@@ -28,7 +28,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+# NNLAB_BROWSER_NOTEBOOKS: test another notebooks folder (e.g. for timing the harness).
+NOTEBOOKS_DIR = Path(os.environ.get("NNLAB_BROWSER_NOTEBOOKS") or REPO_ROOT / "notebooks")
 DEMO_NOTEBOOK = Path(__file__).resolve().parent / "demo_lab.ipynb"
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "browser"
 
@@ -78,6 +79,10 @@ def _missing(reason: str):
 
 
 def find_chromium() -> str | None:
+    """NNLAB_CHROMIUM if set (empty or missing file = no browser), else Debian's chromium."""
+    override = os.environ.get("NNLAB_CHROMIUM")
+    if override is not None:
+        return override if override and os.access(override, os.X_OK) else None
     if os.access("/usr/bin/chromium", os.X_OK):
         return "/usr/bin/chromium"
     return shutil.which("chromium")
@@ -112,10 +117,9 @@ def _copy_notebooks(dest: Path) -> None:
 
     Saved widget outputs reference widget models that no longer exist, and JupyterLab shows
     "Error displaying widget: model not found" for them until the cell is re-run; stripping them
-    makes every "Error displaying widget" the harness sees a real one.
+    makes every "Error displaying widget" the harness sees a real one. Plain JSON, no nbformat
+    validation, so old notebooks don't raise nbformat warnings (pytest turns them into errors).
     """
-    import nbformat
-
     if NOTEBOOKS_DIR.is_dir():
         shutil.copytree(
             NOTEBOOKS_DIR, dest, dirs_exist_ok=True,
@@ -124,13 +128,13 @@ def _copy_notebooks(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(DEMO_NOTEBOOK, dest / DEMO_NOTEBOOK.name)
     for path in dest.glob("*.ipynb"):
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs = []
-                cell.execution_count = None
-        nb.metadata.pop("widgets", None)
-        nbformat.write(nb, path)
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for cell in nb.get("cells", []):
+            if cell.get("cell_type") == "code":
+                cell["outputs"] = []
+                cell["execution_count"] = None
+        nb.get("metadata", {}).pop("widgets", None)
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 class JupyterServer:
@@ -143,6 +147,21 @@ class JupyterServer:
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+
+    def api(self, method: str, path: str):
+        req = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel, so notebooks don't compete for the CPU."""
+        for session in self.api("GET", "/api/sessions"):
+            self.api("DELETE", f"/api/sessions/{session['id']}")
+        for kernel in self.api("GET", "/api/kernels"):
+            self.api("DELETE", f"/api/kernels/{kernel['id']}")
 
     def log_size(self) -> int:
         return self.log_path.stat().st_size
@@ -289,3 +308,86 @@ def browser(chromium_path):
 def artifacts_dir() -> Path:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS_DIR
+
+
+# --------------------------------------------------------------------------- page
+
+
+class KernelErrorMonitor:
+    """Collects every iopub `error` message seen on the page's kernel websockets.
+
+    This catches exceptions raised in widget callbacks too: ipywidgets reports them as iopub
+    errors whose parent is a comm message, which JupyterLab shows in no cell.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def attach(self, page) -> None:
+        def on_websocket(ws):
+            if "/api/kernels/" in ws.url:
+                ws.on("framereceived", self._on_frame)
+
+        page.on("websocket", on_websocket)
+
+    @staticmethod
+    def _parts(payload) -> tuple[dict, dict] | None:
+        """(header, content) of a kernel websocket frame, JSON or binary v1 protocol."""
+        if isinstance(payload, str):
+            msg = json.loads(payload)
+            return msg.get("header", {}), msg.get("content", {})
+        # v1.kernel.websocket.jupyter.org: uint64 count, uint64 offsets, then
+        # channel, header, parent_header, metadata, content, buffers...
+        n = int.from_bytes(payload[:8], "little")
+        offsets = [int.from_bytes(payload[8 * (i + 1): 8 * (i + 2)], "little") for i in range(n)]
+        if len(offsets) < 6:
+            return None
+        part = lambda i: payload[offsets[i]: offsets[i + 1]]  # noqa: E731
+        return json.loads(part(1)), json.loads(part(4))
+
+    def _on_frame(self, payload) -> None:
+        if (b'"error"' if isinstance(payload, bytes) else '"error"') not in payload:
+            return
+        try:
+            parts = self._parts(payload)
+        except (ValueError, UnicodeDecodeError):
+            return
+        if parts and parts[0].get("msg_type") == "error":
+            content = parts[1]
+            tb = "\n".join(content.get("traceback", []))
+            self.errors.append(
+                f"{content.get('ename')}: {content.get('evalue')}\n{_strip_ansi(tb)[-3000:]}"
+            )
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+
+
+class LabPage:
+    """A fresh browser page plus what was observed on it."""
+
+    def __init__(self, page, server: JupyterServer) -> None:
+        self.page = page
+        self.server = server
+        self.kernel = KernelErrorMonitor()
+        self.kernel.attach(page)
+        self.page_errors: list[str] = []
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+
+
+@pytest.fixture
+def lab_page(browser, jupyter_server):
+    """A new browser context + page per test; kernels are shut down afterwards."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
+    try:
+        context.set_default_timeout(30_000)
+        yield LabPage(context.new_page(), jupyter_server)
+    finally:
+        context.close()
+        try:
+            jupyter_server.shutdown_kernels()
+        except (urllib.error.URLError, OSError):
+            pass

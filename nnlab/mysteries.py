@@ -1,0 +1,369 @@
+"""Mystery networks for the capstone lesson: find the fault, fix it, check your answer.
+
+``MYSTERIES`` maps a name ("A" to "F") to an :class:`~nnlab.experiments.Experiment`
+that hides a fault: most have one, one has two, one has none. A learner trains
+one with :func:`train`, reads its telemetry with :func:`dashboard`, names the
+fault with :func:`check`, and tries a remedy with :func:`check_fix`. :func:`hint`
+nudges; :func:`solution` tells all. The faults are the cases of
+:mod:`nnlab.diagnosis`, so :func:`nnlab.diagnosis.diagnose` can give a second
+opinion at the end.
+
+Every mystery trains in well under a second, and the same configuration always
+gives the same run, so a verdict never changes between runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .diagnosis import CASES, diagnose
+from .experiments import Experiment, outcome, run
+
+# Short names a learner may type for a case.
+ALIASES = {
+    "vanishing": "vanishing_gradients", "vanishing_gradient": "vanishing_gradients",
+    "exploding": "exploding_gradients", "exploding_gradient": "exploding_gradients",
+    "dead": "dead_relu", "dead_relus": "dead_relu", "dead_units": "dead_relu",
+    "dying_relu": "dead_relu", "overfit": "overfitting", "overfits": "overfitting",
+    "not_learning": "not_learning", "stuck": "not_learning", "underfitting": "not_learning",
+    "divergence": "diverged", "diverges": "diverged", "nan": "diverged",
+    "none": "healthy", "nothing": "healthy", "fine": "healthy", "ok": "healthy",
+    "no_fault": "healthy",
+}
+
+# The fields of an Experiment that are the data, not the network or its training:
+# a fix may not change them (``standardize``, how the inputs are prepared, may change).
+DATA_FIELDS = ("dataset", "n", "noise", "label_noise", "noise_features", "val_fraction",
+               "input_scales", "seed")
+
+
+@dataclass(frozen=True)
+class _Secret:
+    """What a mystery hides: the faults to name, and how to explain and fix them."""
+
+    faults: frozenset         # the cases a full answer names
+    symptoms: frozenset       # true consequences of the faults: naming them too is fine
+    hint: str
+    explanation: str
+    fix: dict                 # Experiment.replace(**fix) gives a working network
+    measure: str = "train_accuracy"    # what a fix must not make worse (or "val_accuracy")
+
+
+MYSTERIES = {
+    "A": Experiment(dataset="moons", noise=0.15, hidden=(24,) * 7, activation="sigmoid",
+                    init="xavier", standardize=True, lr=0.05, epochs=20, seed=101,
+                    title="Mystery A"),
+    "B": Experiment(dataset="spirals", hidden=(80,), activation="relu", standardize=True,
+                    lr=6.0, epochs=20, seed=110, title="Mystery B"),
+    "C": Experiment(dataset="circles", hidden=(32, 32), activation="tanh", init="xavier",
+                    input_scales=(300.0, 300.0), lr=0.1, epochs=20, seed=130,
+                    title="Mystery C"),
+    "D": Experiment(dataset="spirals", hidden=(32, 32, 32), activation="relu", standardize=True,
+                    lr=0.1, epochs=25, seed=104, title="Mystery D"),
+    "E": Experiment(dataset="xor", hidden=(48,) * 6, activation="relu", init=0.7,
+                    standardize=True, lr=0.05, epochs=20, seed=105, title="Mystery E"),
+    "F": Experiment(dataset="xor", n=250, noise=0.2, label_noise=0.15, val_fraction=0.8,
+                    hidden=(160, 160),
+                    standardize=True, lr=0.6, epochs=80, batch_size=10, seed=125,
+                    title="Mystery F"),
+}
+
+_SECRETS = {
+    "A": _Secret(
+        frozenset({"vanishing_gradients"}), frozenset({"not_learning"}),
+        hint="Compare the gradient of the first Dense layer with the last one's. How many "
+             "powers of ten apart are they?",
+        explanation="Seven sigmoid layers: the error signal shrinks by about a factor of 4 at "
+                    "every layer, so the first layers get about 1e-4 of the gradient the last "
+                    "ones get and barely move. The loss stays at ln 2 = 0.69.",
+        fix={"activation": "relu", "init": "he"}),
+    "B": _Secret(
+        frozenset({"dead_relu"}), frozenset({"not_learning"}),
+        hint="Look at the dead-units panel: what fraction of the hidden layer ever fires? "
+             "Then look at the learning rate.",
+        explanation="A learning rate of 6 throws most hidden units into the region where "
+                    "their input is negative for every example. A dead ReLU passes back no "
+                    "gradient, so they never come back: about 80% of the layer is lost.",
+        fix={"lr": 0.5}),
+    "C": _Secret(
+        frozenset({"not_learning"}), frozenset(),
+        hint="The gradients reach every layer and nothing is dead. Look at the first "
+             "activation layer's spread, and at the scale of the inputs in the description.",
+        explanation="The inputs are about 300 times too large, so every tanh unit of the first "
+                    "layer is pinned at -1 or +1 (its standard deviation is near 1): the "
+                    "network cannot tell the examples apart and stays at chance.",
+        fix={"standardize": True}),
+    "D": _Secret(
+        frozenset({"healthy"}), frozenset(),
+        hint="Is the loss well below ln 2 = 0.69? Are the gradients of all layers within a "
+             "factor of ten of each other? Are the units alive?",
+        explanation="Nothing is wrong: the loss falls far below chance, the error signal "
+                    "reaches every layer at a similar size and almost every unit is alive. "
+                    "Knowing when to stop debugging is a skill too.",
+        fix={}),
+    "E": _Secret(
+        frozenset({"exploding_gradients"}), frozenset({"diverged", "dead_relu"}),
+        hint="The run stopped almost at once. At step 0, is the gradient larger near the "
+             "input or near the output, and by how much?",
+        explanation="Initial weights with standard deviation 0.7 (He would be 0.2) make every "
+                    "layer multiply the error by more than 1: it grows several hundredfold on "
+                    "its way back to the input, and the first update blows the loss up.",
+        fix={"batchnorm": True}),
+    "F": _Secret(
+        frozenset({"dead_relu", "overfitting"}), frozenset(),
+        hint="There are two faults. One shows in the dead-units panel; the other shows "
+             "only when you compare training with validation.",
+        explanation="Two faults. A learning rate of 0.6 kills most units of the second hidden "
+                    "layer (dead ReLU), and a big network trained on 50 examples, 15% of them "
+                    "mislabelled, memorises them, wrong labels included: training accuracy "
+                    "far above validation (overfitting).",
+        fix={"lr": 0.1, "dropout": 0.5}, measure="val_accuracy"),
+}
+
+
+# ---------------------------------------------------------------------------
+# Training and looking
+# ---------------------------------------------------------------------------
+
+def _mystery(name) -> Experiment | None:
+    return MYSTERIES.get(name) if isinstance(name, str) else None
+
+
+def _unknown(name) -> str:
+    return (f"There is no mystery called {name!r}: choose one of "
+            f"{', '.join(map(repr, MYSTERIES))}.")
+
+
+def train(name: str):
+    """Train mystery ``name`` (once; later calls return the same History at once)."""
+    config = _mystery(name)
+    if config is None:
+        raise ValueError(_unknown(name))
+    return run(config)
+
+
+def describe(name: str) -> str:
+    """One paragraph a learner can read: mystery ``name``'s data, network and training."""
+    config = _mystery(name)
+    if config is None:
+        raise ValueError(_unknown(name))
+    (_, y_train), val = config.data()
+    data = f"{config.dataset}, {len(y_train)} training examples"
+    if val is not None:
+        data += f" and {len(val[1])} for validation"
+    if getattr(config, "label_noise", 0.0):
+        data += f", {config.label_noise:.0%} of the labels wrong"
+    return (f"Mystery {name}. Data: {data}. Network and training: {config.describe()}; "
+            f"{config.epochs} epochs, batches of {config.batch_size}.")
+
+
+def dashboard(history, title: str = ""):
+    """Six panels of telemetry for one run, as a matplotlib Figure.
+
+    Top: loss, accuracy, dead units over training. Bottom: the weight
+    gradient ||dL/dW|| and the backpropagated error ||dL/db|| of each Dense
+    layer at the first and the last step, and each activation layer's spread
+    at the last step.
+    """
+    from matplotlib.figure import Figure    # matplotlib only when a figure is drawn
+
+    from . import plots
+
+    figure = Figure(figsize=(12, 6.5), dpi=80, layout="constrained")
+    axes = figure.subplots(2, 3)
+    plots.loss_curves(history, ax=axes[0, 0])
+    plots.accuracy_curves(history, ax=axes[0, 1])
+    plots.dead_fraction_curves(history, ax=axes[0, 2])
+    for ax, statistic in ((axes[1, 0], "grad_norms"), (axes[1, 1], "bias_grad_norms")):
+        plots.gradient_per_layer(history, step=0, statistic=statistic, ax=ax, label="step 0",
+                                 color=plots.FIXED_COLOR)
+        if history.steps > 1:
+            plots.gradient_per_layer(history, step=history.steps - 1, statistic=statistic, ax=ax,
+                                     label=f"step {history.steps - 1} (last)", color="gray")
+    axes[1, 1].set_title("Backpropagated error per layer")
+    plots.activation_statistics(history, step=-1, ax=axes[1, 2])
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+# ---------------------------------------------------------------------------
+# Checking an answer
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of :func:`verdict`: ``correct`` is True, False, or None (not answered)."""
+
+    correct: bool | None
+    message: str
+
+    def __str__(self):
+        return self.message
+
+
+def _normalise(answer) -> tuple[set, list]:
+    """The cases an answer names, and the words that are not cases."""
+    if isinstance(answer, str):
+        words = [answer]
+    elif isinstance(answer, (list, tuple, set, frozenset)):
+        words = list(answer)
+    else:
+        return set(), [repr(answer)]
+    cases, unknown = set(), []
+    for word in words:
+        if not isinstance(word, str):
+            unknown.append(repr(word))
+            continue
+        key = word.strip().lower().replace(" ", "_").replace("-", "_")
+        key = ALIASES.get(key, key)
+        (cases.add(key) if key in CASES else unknown.append(repr(word)))
+    return cases, unknown
+
+
+def verdict(name: str, answer) -> Verdict:
+    """Judge ``answer`` (a case name, or a list of them) for mystery ``name``; never raises."""
+    secret = _SECRETS.get(name) if isinstance(name, str) else None
+    if secret is None:
+        return Verdict(False, _unknown(name))
+    if answer is None:
+        return Verdict(None, "Not answered yet — set answer = '...' (one of "
+                             f"{', '.join(CASES)}) and re-run.")
+    named, unknown = _normalise(answer)
+    if unknown:
+        return Verdict(False, f"{', '.join(unknown)} is not one of the cases. Answer with one "
+                              f"of {', '.join(CASES)} (or a list of them, for two faults).")
+    if not named:
+        return Verdict(False, "The answer names no case: write one, e.g. answer = 'dead_relu'.")
+    faults, allowed = secret.faults, secret.faults | secret.symptoms
+    if faults <= named <= allowed:
+        return Verdict(True, f"Correct: {' and '.join(sorted(faults))}. {secret.explanation}")
+    if "healthy" in named and len(named) > 1:
+        return Verdict(False, "'healthy' means no fault at all, so it cannot go with another "
+                              "case. Pick one or the other.")
+    if "healthy" in faults:
+        return Verdict(False, f"Not quite: {', '.join(sorted(named))} is not what the numbers "
+                              f"show. Hint: {secret.hint}")
+    found, missing, wrong = named & faults, faults - named, named - allowed
+    if named <= secret.symptoms:
+        return Verdict(False, f"{', '.join(sorted(named))} is what happened, not why it "
+                              f"happened: look for the cause. Hint: {secret.hint}")
+    if found and wrong:
+        return Verdict(False, f"{', '.join(sorted(found))} is right, but "
+                              f"{', '.join(sorted(wrong))} is not there. Hint: {secret.hint}")
+    if found and missing:
+        return Verdict(False, f"{', '.join(sorted(found))} is right, but there is another "
+                              f"fault. Hint: {secret.hint}")
+    return Verdict(False, f"Not quite: {', '.join(sorted(named))} does not fit the numbers. "
+                          f"Hint: {secret.hint}")
+
+
+def check(name: str, answer) -> None:
+    """Print whether ``answer`` names mystery ``name``'s fault(s), and why."""
+    print(verdict(name, answer).message)
+
+
+def hint(name: str) -> None:
+    """Print a nudge toward mystery ``name``'s fault."""
+    secret = _SECRETS.get(name) if isinstance(name, str) else None
+    print(secret.hint if secret else _unknown(name))
+
+
+def solution(name: str) -> None:
+    """Print mystery ``name``'s fault(s), the explanation and a fix that works."""
+    secret = _SECRETS.get(name) if isinstance(name, str) else None
+    if secret is None:
+        print(_unknown(name))
+        return
+    changes = ", ".join(f"{key}={value!r}" for key, value in secret.fix.items())
+    fix = (f"fix = mysteries.MYSTERIES[{name!r}].replace({changes})" if changes
+           else "No fix needed: leave it as it is.")
+    print(f"Mystery {name}: {' and '.join(sorted(secret.faults))}.\n"
+          f"{secret.explanation}\n{fix}")
+
+
+# ---------------------------------------------------------------------------
+# Checking a fix
+# ---------------------------------------------------------------------------
+
+def _changed_data(config: Experiment, fix: Experiment) -> list[str]:
+    return [name for name in DATA_FIELDS
+            if getattr(config, name, None) != getattr(fix, name, None)]
+
+
+def _score(result, measure: str) -> float:
+    """The measure a fix must not make worse.
+
+    Training accuracy is the History's (training mode, mean of the last three
+    epochs), what the dashboard shows: a batch-normalized net evaluated with
+    running statistics that still lag behind its weights can score far lower.
+    """
+    if measure == "val_accuracy":
+        return float(result.val_accuracy)
+    accuracy = result.history.accuracy[-3:]
+    return float(np.mean(accuracy)) if accuracy else float("nan")
+
+
+def _shown(score: float, result) -> str:
+    return "diverged" if result.history.diverged else f"{score:.2f}"
+
+
+def fix_verdict(name: str, fix) -> Verdict:
+    """Train ``fix`` (an Experiment) and judge whether it removes mystery ``name``'s faults."""
+    config, secret = _mystery(name), _SECRETS.get(name) if isinstance(name, str) else None
+    if config is None or secret is None:
+        return Verdict(False, _unknown(name))
+    if fix is None:
+        return Verdict(None, f"Not answered yet — set fix = mysteries.MYSTERIES[{name!r}]"
+                             ".replace(...) and re-run.")
+    if not isinstance(fix, Experiment):
+        return Verdict(False, f"fix must be an Experiment, such as "
+                              f"mysteries.MYSTERIES[{name!r}].replace(lr=0.1), but got "
+                              f"{type(fix).__name__}.")
+    changed = _changed_data(config, fix)
+    if changed:
+        return Verdict(False, f"That changes the data ({', '.join(changed)}). Keep the data as "
+                              "it is and fix the network or its training; to rescale the "
+                              "inputs, use standardize=True.")
+    before, after = outcome(config), outcome(fix)
+    label = "validation accuracy" if secret.measure == "val_accuracy" else "training accuracy"
+    score_before, score_after = _score(before, secret.measure), _score(after, secret.measure)
+    diagnosis = diagnose(after.history)
+    if after.history.diverged:
+        return Verdict(False, f"Not fixed: the run diverged at step {after.history.diverged_at}.")
+    if "healthy" in secret.faults:
+        if fix == config:
+            return Verdict(True, "Nothing to fix, and you left it alone: well done.")
+        return Verdict(score_after >= score_before - 0.02,
+                       f"This network had no fault. With your change its {label} is "
+                       f"{score_after:.2f} (it was {score_before:.2f}).")
+    remaining = sorted(secret.faults & set(diagnosis.cases))
+    trend = f"{label} {_shown(score_before, before)} -> {_shown(score_after, after)}"
+    if remaining:
+        return Verdict(False, f"Not fixed yet: {' and '.join(remaining)} still "
+                              f"show{'s' if len(remaining) == 1 else ''} "
+                              f"({trend}). Look at the dashboard of the new run.")
+    if not np.isfinite(score_after) or score_after < score_before - 0.02:
+        return Verdict(False, f"The fault is gone, but the network got worse ({trend}). Try "
+                              "another remedy.")
+    return Verdict(True, f"Fixed: {' and '.join(sorted(secret.faults))} no longer "
+                         f"show{'s' if len(secret.faults) == 1 else ''} ({trend}).")
+
+
+def check_fix(name: str, fix) -> None:
+    """Print whether the Experiment ``fix`` removes mystery ``name``'s fault(s)."""
+    print(fix_verdict(name, fix).message)
+
+
+def answer_key() -> dict:
+    """Each mystery's fault(s), sorted: ``{name: [case, ...]}``. Spoilers."""
+    return {name: sorted(secret.faults) for name, secret in _SECRETS.items()}
+
+
+def compare_with_diagnosis() -> None:
+    """Print, for each mystery, its faults next to what ``diagnose`` finds. Spoilers."""
+    for name, faults in answer_key().items():
+        found = diagnose(train(name)).cases
+        print(f"{name}: faults {', '.join(faults):<34} diagnose: {', '.join(found)}")

@@ -1,0 +1,219 @@
+"""The project scaffolding: dependency lists that agree, the CI script, the README.
+
+The dependency rule: environment.yml (the conda route) and pyproject.toml (the
+pip route, used by ``make``) must install the same thing.
+
+- Every runtime dependency of pyproject ``[project].dependencies`` is a conda
+  dependency of environment.yml, with the same version bound.
+- Every other conda dependency is ``python`` (whose bound is ``requires-python``),
+  ``pip``, or a package of pyproject's ``test`` extra (so that ``pytest`` works in
+  the conda environment too).
+- The ``pip:`` section installs nnlab itself, editable: ``-e .``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CI_RUN = ROOT / ".ci" / "run"
+
+
+def normalize(name: str) -> str:
+    """PEP 503 names: case, '-', '_' and '.' do not matter."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def split_requirement(requirement: str) -> tuple[str, str]:
+    """'numpy>=1.24' -> ('numpy', '>=1.24'); environment markers and extras are not used here."""
+    match = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*?)\s*", requirement)
+    assert match, f"cannot read the requirement {requirement!r}"
+    return normalize(match.group(1)), match.group(2).replace(" ", "")
+
+
+def read_environment(path: Path) -> dict:
+    """A tiny reader for environment.yml's flat layout (PyYAML may not be installed):
+    ``name``, ``channels`` and ``dependencies`` with an optional nested ``- pip:`` list."""
+    result: dict = {"channels": [], "dependencies": [], "pip": []}
+    section = None
+    for raw in path.read_text().splitlines():
+        line = raw.split(" #")[0].rstrip() if not raw.lstrip().startswith("#") else ""
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        text = line.strip()
+        if indent == 0:
+            key, _, value = text.partition(":")
+            section = key
+            if value.strip():
+                result[key] = value.strip()
+        elif text == "- pip:":
+            section = "pip"
+        elif text.startswith("- "):
+            item = text[2:].strip()
+            if section == "pip" and indent <= 2:       # back out of the pip list
+                section = "dependencies"
+            result[section].append(item)
+    return result
+
+
+@pytest.fixture(scope="module")
+def environment():
+    return read_environment(ROOT / "environment.yml")
+
+
+@pytest.fixture(scope="module")
+def pyproject():
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        return tomllib.load(file)
+
+
+def test_the_tiny_reader_agrees_with_pyyaml(environment):
+    yaml = pytest.importorskip("yaml")     # jupyterlab brings it in; the reader must not need it
+    data = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in data["dependencies"] if isinstance(d, str)]
+    pip = [d["pip"] for d in data["dependencies"] if isinstance(d, dict)]
+    assert environment["name"] == data["name"]
+    assert environment["channels"] == data["channels"]
+    assert environment["dependencies"] == conda
+    assert [environment["pip"]] == pip
+
+
+def test_environment_basics(environment):
+    assert environment["name"] == "nnlab"
+    assert environment["channels"] == ["conda-forge"]
+    assert environment["pip"] == ["-e ."]
+
+
+def test_environment_and_pyproject_name_the_same_dependencies(environment, pyproject):
+    runtime = dict(split_requirement(r) for r in pyproject["project"]["dependencies"])
+    test_extra = dict(split_requirement(r)
+                      for r in pyproject["project"]["optional-dependencies"]["test"])
+    conda = dict(split_requirement(r) for r in environment["dependencies"])
+
+    missing = sorted(set(runtime) - set(conda))
+    assert not missing, f"in pyproject.toml but not in environment.yml: {missing}"
+    for name, bound in runtime.items():
+        assert conda[name] == bound, (
+            f"{name}: pyproject.toml says {bound!r}, environment.yml says {conda[name]!r}")
+
+    allowed = set(runtime) | set(test_extra) | {"python", "pip"}
+    extra = sorted(set(conda) - allowed)
+    assert not extra, (f"in environment.yml but neither a runtime dependency nor in the "
+                       f"test extra of pyproject.toml: {extra}")
+    for name in set(conda) & set(test_extra):
+        assert conda[name] == test_extra[name], name
+
+    assert conda["python"] == pyproject["project"]["requires-python"].replace(" ", "")
+    assert "pip" in conda
+
+
+# --------------------------------------------------------------------------- .ci/run
+
+
+def test_ci_script_runs_make_test():
+    text = CI_RUN.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in text
+    assert re.search(r"^exec make test$", text, re.MULTILINE)
+    assert os.access(CI_RUN, os.X_OK), ".ci/run must be executable (chmod +x)"
+
+
+def run_ci(tmp_path, *, ci: bool, uid: int = 0, chromium: bool = False, apt_works=True):
+    """Run .ci/run with stand-ins for make, apt-get, id and chromium on a private PATH.
+
+    Returns (exit code, stderr, the list of commands the stand-ins saw).
+    """
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "log"
+    log.touch()
+    for tool in ("bash", "env", "dirname"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+
+    def stand_in(name, body):
+        path = bin_dir / name
+        path.write_text(f"#!/bin/sh\n{body}\n")
+        path.chmod(0o755)
+
+    stand_in("make", f'echo "make $*" >> "{log}"')
+    stand_in("apt-get", f'echo "apt-get $*" >> "{log}"' + ("" if apt_works else "\nexit 100"))
+    stand_in("id", f"echo {uid}")
+    if chromium:
+        stand_in("chromium", "exit 0")
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+    if ci:
+        env["CI"] = "1"
+    done = subprocess.run([str(CI_RUN)], env=env, capture_output=True, text=True, timeout=30,
+                          cwd=tmp_path)
+    return done.returncode, done.stderr, log.read_text().splitlines()
+
+
+needs_bash = pytest.mark.skipif(shutil.which("bash") is None or not Path("/bin/sh").exists(),
+                                reason="needs bash and /bin/sh")
+
+
+@needs_bash
+def test_ci_script_outside_ci_just_runs_make_test(tmp_path):
+    code, _, calls = run_ci(tmp_path, ci=False)
+    assert code == 0 and calls == ["make test"]
+
+
+@needs_bash
+def test_ci_script_installs_chromium_in_ci(tmp_path):
+    code, err, calls = run_ci(tmp_path, ci=True)
+    assert code == 0, err
+    assert calls == ["apt-get update", "apt-get install -y chromium", "make test"]
+    assert "chromium is missing" in err
+
+
+@needs_bash
+def test_ci_script_leaves_an_installed_chromium_alone(tmp_path):
+    code, _, calls = run_ci(tmp_path, ci=True, chromium=True)
+    assert code == 0 and calls == ["make test"]
+
+
+@needs_bash
+def test_ci_script_explains_when_it_cannot_install(tmp_path):
+    code, err, calls = run_ci(tmp_path, ci=True, uid=1000)
+    assert code != 0 and calls == [] and "not root" in err
+
+
+@needs_bash
+def test_ci_script_explains_when_apt_fails(tmp_path):
+    code, err, calls = run_ci(tmp_path, ci=True, apt_works=False)
+    assert code != 0 and "make test" not in calls
+    assert "apt-get could not install chromium" in err
+
+
+# --------------------------------------------------------------------------- README
+
+
+@pytest.fixture(scope="module")
+def readme():
+    return (ROOT / "README.md").read_text()
+
+
+def test_readme_quick_start(readme):
+    assert "make lab" in readme and "make test" in readme
+    assert 'make lab LAB_ARGS="--no-browser --port 8899"' in readme
+    assert "conda env create -f environment.yml" in readme
+    assert "## Benchmarks" in readme
+    # the two commands come first
+    quick_start = readme.index("## Quick start")
+    assert readme.index("make lab", quick_start) < readme.index("conda env create")
+
+
+def test_readme_example_runs(readme, capsys):
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert blocks, "README.md should show a Python example"
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert printed.startswith("History(100 epochs")
