@@ -117,7 +117,9 @@ def _number(name: str, answer, low=None, high=None, integer=False) -> float:
     value = float(answer)
     if integer and value != int(value):
         raise _Invalid(f"`{name}` should be a whole number, but it is {answer!r}.")
-    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+    too_low = low is not None and value < low
+    too_high = high is not None and value > high
+    if not math.isfinite(value) or too_low or too_high:
         bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
         raise _Invalid(f"`{name}` should be a number {bounds}, but it is {answer!r}.")
     return value
@@ -185,9 +187,9 @@ def _judge_dense_backward(dense_backward) -> Verdict:
     expected_x = layer.backward(grad_out)
     result = dense_backward(x.copy(), layer.params["W"].copy(), grad_out.copy())
     if not isinstance(result, (tuple, list)) or len(result) != 3:
+        length = f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
         return _wrong("dense_backward should return three arrays, (grad_W, grad_b, grad_x), "
-                      f"but it returned {type(result).__name__}"
-                      + (f" of length {len(result)}." if isinstance(result, (tuple, list)) else "."))
+                      f"but it returned {type(result).__name__}{length}.")
     grad_W = _array("grad_W (dL/dW, the shape of W: in_features x out_features)", result[0], (3, 4))
     grad_b = _array("grad_b (dL/db, the shape of b: out_features)", result[1], (4,))
     grad_x = _array("grad_x (dL/dx, the shape of x: batch x in_features)", result[2], (5, 3))
@@ -232,7 +234,8 @@ def _judge_shallow_sigmoid(answer) -> Verdict:
     prediction = _choice("shallow_net_prediction", answer, ("larger", "smaller"))
     deep_config = CASES["vanishing"].broken
     shallow_config = deep_config.replace(hidden=deep_config.hidden[:2])
-    deep, shallow = _ratio(experiments.outcome(deep_config)), _ratio(experiments.outcome(shallow_config))
+    deep = _ratio(experiments.outcome(deep_config))
+    shallow = _ratio(experiments.outcome(shallow_config))
     truth = "larger" if shallow > deep else "smaller"
     measured = (f"first/last gradient ratio with 2 hidden layers {shallow:.1e}, "
                f"with {deep_config.depth} hidden layers {deep:.1e}")
@@ -431,8 +434,8 @@ def _judge_unscaled_dropout(answer) -> Verdict:
     unscaled = scaled * (1.0 - rate)         # the same mask, without the 1 / (1 - rate)
     evaluation = float(layer.forward(x, training=False).mean())
     ratio = evaluation / unscaled
-    truth = min(_UNSCALED_OPTIONS, key=lambda option: abs(
-        math.log(ratio) - math.log({"the same": 1.0, "twice as large": 2.0, "half as large": 0.5}[option])))
+    factors = {"the same": 1.0, "twice as large": 2.0, "half as large": 0.5}
+    truth = min(_UNSCALED_OPTIONS, key=lambda option: abs(math.log(ratio / factors[option])))
     measured = (f"for inputs of 1, Dropout(rate=0.5) without the scaling would average "
                 f"{unscaled:.2f} in training, while evaluation passes {evaluation:.2f} through: "
                 f"{ratio:.2f} times as much")
@@ -539,7 +542,8 @@ def _judge_raw_inputs_with_batchnorm(answer) -> Verdict:
     measured = (f"training accuracy: raw inputs {raw.train_accuracy:.2f}, raw inputs with batch "
                f"normalization {with_bn.train_accuracy:.2f}, standardized inputs "
                f"{standardized.train_accuracy:.2f} (the target was {target:.2f})")
-    large, small = max(case.configs["raw_inputs"].input_scales), min(case.configs["raw_inputs"].input_scales)
+    scales = case.configs["raw_inputs"].input_scales
+    large, small = max(scales), min(scales)
     why = (f"Batch normalization rescales each hidden unit's pre-activation, but the gradient of "
            f"a first-layer weight is still proportional to its input: the weight reading the "
            f"feature on scale {large:g} gets gradients {large / small:,.0f} times larger than the "
@@ -594,7 +598,8 @@ EXERCISES = {exercise.id: exercise for exercise in [
         judge=_judge_sigmoid_backward),
     Exercise(
         "00.2", "implement", "Write a Dense layer's backward pass.",
-        "dense_backward", "a function dense_backward(x, W, grad_out) returning (grad_W, grad_b, grad_x)",
+        "dense_backward",
+        "a function dense_backward(x, W, grad_out) returning (grad_W, grad_b, grad_x)",
         hint="Follow the shapes. x is (batch, in), W is (in, out), grad_out is (batch, out). "
              "grad_W must be (in, out): which product of x and grad_out gives that? The bias "
              "is added to every example, so its gradient adds up every example's share.",
@@ -629,7 +634,8 @@ EXERCISES = {exercise.id: exercise for exercise in [
         hint="Two settings decide how the gradient scales from layer to layer: the activation's "
              "slope and the size of the initial weights. Try the lab's dropdowns first.",
         solution='from nnlab import experiments\n'
-                 'my_fixed_config = experiments.CASES["vanishing"].broken.replace(activation="relu", init="he")\n',
+                 'case = experiments.CASES["vanishing"]\n'
+                 'my_fixed_config = case.broken.replace(activation="relu", init="he")\n',
         judge=_judge_vanishing_fix),
     Exercise(
         "02.1", "knob", "Choose an initial weight std at which the 6-layer ReLU net trains: "

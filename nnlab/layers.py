@@ -110,13 +110,15 @@ class Dense(Layer):
         if x.dtype != W.dtype:
             x = x.astype(W.dtype)
         self.x = x
-        return x @ W + self.params["b"]
+        out = x @ W
+        out += self.params["b"]
+        return out
 
     def backward(self, grad_out):
         """dL/dW = x^T g,  dL/db = sum_batch g,  dL/dx = g W^T."""
         self._needs_forward("x")
         np.matmul(self.x.T, grad_out, out=self.grads["W"])
-        np.sum(grad_out, axis=0, out=self.grads["b"])
+        np.add.reduce(grad_out, axis=0, out=self.grads["b"])
         return grad_out @ self.params["W"].T
 
     def __repr__(self):

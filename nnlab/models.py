@@ -31,6 +31,45 @@ class Sequential:
             counts[type(layer).name] += 1
             layer.name = f"{type(layer).name}{counts[type(layer).name]}"
         self.layers = layers
+        self._pack_parameters()
+
+    def _pack_parameters(self) -> None:
+        """Make every parameter, and every gradient, a view into one flat array.
+
+        Nothing changes for the layers: ``layer.params["W"]`` is still a
+        (in, out) array that backward and the optimizer update in place. But the
+        optimizer can now update all parameters with one NumPy call, and the
+        telemetry can take every parameter's norm with one ``np.add.reduceat``,
+        instead of a few calls per parameter: on lesson-sized nets the per-call
+        overhead, not the arithmetic, is what costs time.
+
+        ``param_keys[i]`` is ``(layer index, name)`` of the i-th parameter and
+        ``param_offsets[i]`` where it starts in ``flat_params``/``flat_grads``.
+        Models whose layers mix dtypes are left unpacked (``flat_params`` is None).
+        """
+        entries = [(index, key, layer) for index, layer in enumerate(self.layers)
+                   for key in layer.params]
+        self.param_keys = [(index, key) for index, key, _ in entries]
+        self.flat_params = self.flat_grads = None
+        self.param_offsets = np.zeros(0, dtype=np.intp)
+        dtypes = {layer.params[key].dtype for _, key, layer in entries}
+        if len(dtypes) != 1:
+            return
+        sizes = [layer.params[key].size for _, key, layer in entries]
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+        flat_params = np.empty(offsets[-1], dtype=dtypes.pop())
+        flat_grads = np.zeros_like(flat_params)
+        for (_, key, layer), start, stop in zip(entries, offsets[:-1], offsets[1:]):
+            shape = layer.params[key].shape
+            flat_params[start:stop] = layer.params[key].ravel()
+            layer.params[key] = flat_params[start:stop].reshape(shape)
+            layer.grads[key] = flat_grads[start:stop].reshape(shape)
+        self.flat_params, self.flat_grads, self.param_offsets = flat_params, flat_grads, offsets[:-1]
+
+    def __reduce__(self):
+        # Copies and pickles rebuild the model from its layers, so the copy's
+        # parameters are views into the copy's own flat array, not the original's.
+        return (type(self), (self.layers,))
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         for layer in self.layers:

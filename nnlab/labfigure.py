@@ -1,0 +1,237 @@
+"""The figure every lab shows: the current run drawn over a faint reference run.
+
+Three panels: gradient magnitude per layer at initialisation, loss, and a
+case-specific third panel (accuracy, dead units, or how far each layer moved).
+
+A lab redraws this figure on every click, so it is built once and then only
+updated: each run owns a fixed set of line artists whose data are replaced,
+titles sit at fixed positions, log axes show major ticks only, and the PNG is
+compressed lightly. That keeps a redraw near the floor of what matplotlib
+needs to rasterize three small axes (see benchmarks/).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import LogLocator, LogFormatterSciNotation, MaxNLocator, NullLocator
+
+from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA, STATISTICS, step_epochs
+
+THIRD_PANELS = ("accuracy", "dead", "weight_change")
+
+
+def _positive(values) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return values[np.isfinite(values) & (values > 0)]
+
+
+def _decades(values, minimum_span: int = 1) -> tuple[float, float]:
+    """Log-axis limits at whole powers of ten around ``values``."""
+    values = _positive(values)
+    if values.size == 0:
+        return 1e-3, 1.0
+    low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
+    if high - low < minimum_span:
+        high = low + minimum_span
+    return 10.0 ** low, 10.0 ** high
+
+
+class _RunArtists:
+    """The lines that show one run (current or reference) in every panel."""
+
+    def __init__(self, axes, third: str, alpha: float, zorder: int):
+        grad_ax, loss_ax, third_ax = axes
+        style = dict(alpha=alpha, zorder=zorder)
+        self.gradient, = grad_ax.plot([], [], marker="o", **style)
+        self.step_loss, = loss_ax.plot([], [], linewidth=0.8, **style)
+        self.loss, = loss_ax.plot([], [], linewidth=1.6, **style)
+        self.val_loss, = loss_ax.plot([], [], linestyle="--", linewidth=1.6, **style)
+        self.blowup, = loss_ax.plot([], [], marker="X", markersize=10, linestyle="none", **style)
+        self.diverged_line = loss_ax.axvline(np.nan, linestyle="--", linewidth=1.4, **style)
+        self.diverged_text = loss_ax.text(0, 0.97, "", transform=loss_ax.get_xaxis_transform(),
+                                          va="top", ha="left", fontsize="small", **style)
+        if third == "accuracy":
+            self.third = [third_ax.plot([], [], **style)[0],
+                          third_ax.plot([], [], linestyle="--", **style)[0]]
+        else:
+            marker = "s" if third == "weight_change" else None
+            self.third = [third_ax.plot([], [], marker=marker, **style)[0]]
+        self.step_alpha = 0.3 * alpha
+        self.step_loss.set_alpha(self.step_alpha)
+
+    def color(self, color: str) -> None:
+        for line in (self.gradient, self.step_loss, self.loss, self.val_loss, self.blowup,
+                     self.diverged_line, *self.third):
+            line.set_color(color)
+        self.diverged_text.set_color(color)
+
+
+class LabFigure:
+    """A three-panel figure, created once and redrawn in place by :meth:`draw`.
+
+    ``statistic`` picks the per-layer gradient statistic of the first panel
+    (see ``plots.STATISTICS``); ``third`` picks the third panel, one of
+    ``"accuracy"``, ``"dead"`` or ``"weight_change"``. ``lecture=True`` draws a
+    larger figure with larger type, for a projector.
+    """
+
+    def __init__(self, statistic: str = "grad_norms", third: str = "accuracy",
+                 lecture: bool = False):
+        if third not in THIRD_PANELS:
+            raise ValueError(f"third must be one of {', '.join(map(repr, THIRD_PANELS))}, "
+                             f"but got {third!r}.")
+        self.statistic, self.third, self.lecture = statistic, third, lecture
+        self.fonts = {"font.size": 13 if lecture else 9,
+                      "legend.fontsize": 11 if lecture else 8,
+                      "axes.titlesize": 14 if lecture else 10}
+        with matplotlib.rc_context(self.fonts):
+            self.figure = Figure(figsize=(15, 4.6) if lecture else (12, 3.6),
+                                 dpi=80 if lecture else 72)
+            FigureCanvasAgg(self.figure)
+            self.axes = self.figure.subplots(1, 3)
+            self.figure.subplots_adjust(left=0.06, right=0.985, bottom=0.17, top=0.88, wspace=0.3)
+            self._decorate()
+            self.reference = _RunArtists(self.axes, third, REFERENCE_ALPHA, zorder=2)
+            self.current = _RunArtists(self.axes, third, 1.0, zorder=3)
+            self._legends()
+        self.n_layers = None
+
+    # --- built once -------------------------------------------------------
+    def _decorate(self):
+        grad_ax, loss_ax, third_ax = self.axes
+        # An explicit title height spares matplotlib a layout pass on every draw.
+        grad_ax.set_title("Gradient magnitude per layer (at initialisation)", y=1.0)
+        grad_ax.set_xlabel("Dense layer (1 = next to the input)")
+        grad_ax.set_ylabel(STATISTICS.get(self.statistic, self.statistic))
+        loss_ax.set_title("Loss", y=1.0)
+        loss_ax.set_xlabel("epoch")
+        loss_ax.set_ylabel("loss (cross-entropy)")
+        log_axes = [grad_ax, loss_ax]
+        if self.third == "accuracy":
+            third_ax.set_title("Accuracy", y=1.0)
+            third_ax.set_xlabel("epoch")
+            third_ax.set_ylabel("accuracy (fraction correct)")
+            third_ax.set_ylim(0, 1.02)
+            self.chance = third_ax.axhline(0.5, color="gray", linestyle=":", linewidth=1)
+        elif self.third == "dead":
+            third_ax.set_title("Dead ReLU units (per batch)", y=1.0)
+            third_ax.set_xlabel("epoch")
+            third_ax.set_ylabel("dead hidden units (fraction)")
+            third_ax.set_ylim(-0.02, 1.02)
+        else:
+            third_ax.set_title("How far each layer moved", y=1.0)
+            third_ax.set_xlabel("Dense layer (1 = next to the input)")
+            third_ax.set_ylabel("‖W_end − W_start‖ / ‖W_start‖")
+            log_axes.append(third_ax)
+        for ax in log_axes:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(base=10, numticks=7))
+            ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+            ax.yaxis.set_minor_locator(NullLocator())
+        for ax in self.axes:
+            ax.grid(True, alpha=0.3)
+            if ax is not grad_ax and not (ax is third_ax and self.third == "weight_change"):
+                ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+
+    def _legends(self):
+        grad_ax, loss_ax, third_ax = self.axes
+        self.run_legend = grad_ax.legend([self.reference.gradient, self.current.gradient],
+                                         ["reference", "this run"], loc="lower left")
+        gray = dict(color="0.35")
+        loss_ax.legend([Line2D([], [], **gray), Line2D([], [], linestyle="--", **gray),
+                        Line2D([], [], marker="X", linestyle="none", **gray)],
+                       ["training", "validation", "blew up (diverged)"], loc="lower left")
+        if self.third == "accuracy":
+            third_ax.legend([Line2D([], [], **gray), Line2D([], [], linestyle="--", **gray),
+                             self.chance], ["training", "validation", "chance"], loc="lower right")
+
+    # --- on every click ---------------------------------------------------
+    def draw(self, current, reference, current_label: str = "this run",
+             reference_label: str = "reference", current_color: str = FIXED_COLOR,
+             reference_color: str = BROKEN_COLOR) -> bytes:
+        """Show ``current`` over ``reference`` (``experiments.Outcome`` objects); return PNG bytes."""
+        with matplotlib.rc_context(self.fonts):
+            for artists, result, color in ((self.reference, reference, reference_color),
+                                           (self.current, current, current_color)):
+                artists.color(color)
+                self._show_run(artists, result)
+            texts = self.run_legend.get_texts()
+            texts[0].set_text(reference_label)
+            texts[1].set_text(current_label)
+            for handle, color in zip(self.run_legend.legend_handles,
+                                     (reference_color, current_color)):
+                handle.set_color(color)
+            self._set_limits(current, reference)
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+        return buffer.getvalue()
+
+    def _show_run(self, artists: _RunArtists, result) -> None:
+        history = result.history
+        rows = getattr(history, self.statistic)
+        layers = np.arange(1, rows.shape[1] + 1)
+        artists.gradient.set_data(layers, rows[0] if rows.shape[0] else np.full(len(layers), np.nan))
+        steps_x = step_epochs(history)
+        epochs = np.arange(1, len(history.loss) + 1)
+        artists.step_loss.set_data(steps_x, history.step_loss)
+        artists.step_loss.set_alpha(artists.gradient.get_alpha() if history.diverged
+                                    else artists.step_alpha)
+        artists.step_loss.set_marker("o" if history.diverged else "None")
+        artists.step_loss.set_markersize(4)
+        artists.loss.set_data(epochs, history.loss)
+        artists.val_loss.set_data(np.arange(1, len(history.val_loss) + 1), history.val_loss)
+        if history.diverged:
+            x = history.diverged_at / max(history.steps_per_epoch, 1)
+            artists.diverged_line.set_xdata([x, x])
+            artists.diverged_text.set_x(x)
+            artists.diverged_text.set_text(f" diverged (step {history.diverged_at})")
+            blown = history.diverged_loss if np.isfinite(history.diverged_loss) else np.nan
+            artists.blowup.set_data([x], [blown])
+        else:
+            artists.diverged_line.set_xdata([np.nan, np.nan])
+            artists.diverged_text.set_text("")
+            artists.blowup.set_data([], [])
+        if self.third == "accuracy":
+            artists.third[0].set_data(np.arange(1, len(history.accuracy) + 1), history.accuracy)
+            artists.third[1].set_data(np.arange(1, len(history.val_accuracy) + 1),
+                                      history.val_accuracy)
+        elif self.third == "dead":
+            dead = (history.dead_fraction.mean(axis=1) if history.dead_fraction.shape[1]
+                    else np.zeros(history.steps))
+            artists.third[0].set_data(steps_x, dead)
+        else:
+            change = result.weight_change
+            artists.third[0].set_data(np.arange(1, len(change) + 1), change)
+
+    def _set_limits(self, current, reference) -> None:
+        grad_ax, loss_ax, third_ax = self.axes
+        histories = (current.history, reference.history)
+        n_layers = max(getattr(h, self.statistic).shape[1] for h in histories)
+        if n_layers != self.n_layers:
+            self.n_layers = n_layers
+            ticks = np.arange(1, n_layers + 1)
+            for ax in ([grad_ax, third_ax] if self.third == "weight_change" else [grad_ax]):
+                ax.set_xticks(ticks)
+                ax.set_xlim(0.6, n_layers + 0.4)
+        grad_ax.set_ylim(*_decades(np.concatenate(
+            [getattr(h, self.statistic)[:1].ravel() for h in histories])))
+        losses = np.concatenate([np.concatenate([h.step_loss, h.loss, h.val_loss,
+                                                 [h.diverged_loss]]) for h in histories])
+        loss_ax.set_ylim(*_decades(losses))
+        last_epoch = max(max(h.epochs, (h.diverged_at or 0) / max(h.steps_per_epoch, 1))
+                         for h in histories)
+        loss_ax.set_xlim(0, max(last_epoch, 1) * 1.02)
+        if self.third == "weight_change":
+            third_ax.set_ylim(*_decades(np.concatenate([current.weight_change,
+                                                        reference.weight_change])))
+        else:
+            third_ax.set_xlim(0, max(last_epoch, 1) * 1.02)
+            if self.third == "accuracy":
+                classes = max(h.n_classes for h in histories) or 2
+                self.chance.set_ydata([1.0 / classes] * 2)
