@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import LogLocator, LogFormatterSciNotation, MaxNLocator, NullLocator
 
-from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA, STATISTICS, step_epochs
+from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA, STATISTICS, smooth, step_epochs
 
 THIRD_PANELS = ("accuracy", "dead", "weight_change")
 
@@ -77,12 +77,16 @@ class LabFigure:
 
     ``statistic`` picks the per-layer gradient statistic of the first panel
     (see ``plots.STATISTICS``); ``third`` picks the third panel, one of
-    ``"accuracy"``, ``"dead"`` or ``"weight_change"``. ``lecture=True`` draws a
-    larger figure with larger type, for a projector.
+    ``"accuracy"``, ``"dead"`` or ``"weight_change"``. ``gradient_at`` is
+    ``"start"`` (the gradient at initialisation) or ``"end"`` (at the last step).
+    ``lecture=True`` draws a larger figure with larger type, for a projector.
     """
 
     def __init__(self, statistic: str = "grad_norms", third: str = "accuracy",
-                 lecture: bool = False):
+                 lecture: bool = False, gradient_at: str = "start"):
+        if gradient_at not in ("start", "end"):
+            raise ValueError(f"gradient_at must be 'start' or 'end', but got {gradient_at!r}.")
+        self.gradient_row = 0 if gradient_at == "start" else -1
         if third not in THIRD_PANELS:
             raise ValueError(f"third must be one of {', '.join(map(repr, THIRD_PANELS))}, "
                              f"but got {third!r}.")
@@ -95,7 +99,7 @@ class LabFigure:
                                  dpi=80 if lecture else 72)
             FigureCanvasAgg(self.figure)
             self.axes = self.figure.subplots(1, 3)
-            self.figure.subplots_adjust(left=0.06, right=0.985, bottom=0.17, top=0.88, wspace=0.3)
+            self.figure.subplots_adjust(left=0.06, right=0.985, bottom=0.17, top=0.83, wspace=0.3)
             self._decorate()
             self.reference = _RunArtists(self.axes, third, REFERENCE_ALPHA, zorder=2)
             self.current = _RunArtists(self.axes, third, 1.0, zorder=3)
@@ -106,7 +110,8 @@ class LabFigure:
     def _decorate(self):
         grad_ax, loss_ax, third_ax = self.axes
         # An explicit title height spares matplotlib a layout pass on every draw.
-        grad_ax.set_title("Gradient magnitude per layer (at initialisation)", y=1.0)
+        when = "at initialisation" if self.gradient_row == 0 else "at the last step"
+        grad_ax.set_title(f"Gradient magnitude per layer ({when})", y=1.0)
         grad_ax.set_xlabel("Dense layer (1 = next to the input)")
         grad_ax.set_ylabel(STATISTICS.get(self.statistic, self.statistic))
         loss_ax.set_title("Loss", y=1.0)
@@ -115,7 +120,7 @@ class LabFigure:
         log_axes = [grad_ax, loss_ax]
         if self.third == "accuracy":
             third_ax.set_title("Accuracy", y=1.0)
-            third_ax.set_xlabel("epoch")
+            third_ax.set_xlabel("epoch (long runs smoothed)")
             third_ax.set_ylabel("accuracy (fraction correct)")
             third_ax.set_ylim(0, 1.02)
             self.chance = third_ax.axhline(0.5, color="gray", linestyle=":", linewidth=1)
@@ -141,8 +146,10 @@ class LabFigure:
 
     def _legends(self):
         grad_ax, loss_ax, third_ax = self.axes
-        self.run_legend = grad_ax.legend([self.reference.gradient, self.current.gradient],
-                                         ["reference", "this run"], loc="lower left")
+        # Above the panels, where it can never cover a curve.
+        self.run_legend = self.figure.legend([self.reference.gradient, self.current.gradient],
+                                             ["reference", "this run"], loc="upper center",
+                                             ncol=2, frameon=False)
         gray = dict(color="0.35")
         loss_ax.legend([Line2D([], [], **gray), Line2D([], [], linestyle="--", **gray),
                         Line2D([], [], marker="X", linestyle="none", **gray)],
@@ -176,7 +183,9 @@ class LabFigure:
         history = result.history
         rows = getattr(history, self.statistic)
         layers = np.arange(1, rows.shape[1] + 1)
-        artists.gradient.set_data(layers, rows[0] if rows.shape[0] else np.full(len(layers), np.nan))
+        values = rows[self.gradient_row] if rows.shape[0] else np.full(len(layers), np.nan)
+        # A gradient of exactly 0 (every unit dead) has no place on a log axis: leave a gap.
+        artists.gradient.set_data(layers, np.where(values > 0, values, np.nan))
         steps_x = step_epochs(history)
         epochs = np.arange(1, len(history.loss) + 1)
         artists.step_loss.set_data(steps_x, history.step_loss)
@@ -184,8 +193,8 @@ class LabFigure:
                                     else artists.step_alpha)
         artists.step_loss.set_marker("o" if history.diverged else "None")
         artists.step_loss.set_markersize(4)
-        artists.loss.set_data(epochs, history.loss)
-        artists.val_loss.set_data(np.arange(1, len(history.val_loss) + 1), history.val_loss)
+        artists.loss.set_data(epochs, smooth(history.loss))
+        artists.val_loss.set_data(np.arange(1, len(history.val_loss) + 1), smooth(history.val_loss))
         if history.diverged:
             x = history.diverged_at / max(history.steps_per_epoch, 1)
             artists.diverged_line.set_xdata([x, x])
@@ -198,9 +207,10 @@ class LabFigure:
             artists.diverged_text.set_text("")
             artists.blowup.set_data([], [])
         if self.third == "accuracy":
-            artists.third[0].set_data(np.arange(1, len(history.accuracy) + 1), history.accuracy)
+            artists.third[0].set_data(np.arange(1, len(history.accuracy) + 1),
+                                      smooth(history.accuracy))
             artists.third[1].set_data(np.arange(1, len(history.val_accuracy) + 1),
-                                      history.val_accuracy)
+                                      smooth(history.val_accuracy))
         elif self.third == "dead":
             dead = (history.dead_fraction.mean(axis=1) if history.dead_fraction.shape[1]
                     else np.zeros(history.steps))
@@ -220,7 +230,7 @@ class LabFigure:
                 ax.set_xticks(ticks)
                 ax.set_xlim(0.6, n_layers + 0.4)
         grad_ax.set_ylim(*_decades(np.concatenate(
-            [getattr(h, self.statistic)[:1].ravel() for h in histories])))
+            [getattr(h, self.statistic)[self.gradient_row:][:1].ravel() for h in histories])))
         losses = np.concatenate([np.concatenate([h.step_loss, h.loss, h.val_loss,
                                                  [h.diverged_loss]]) for h in histories])
         loss_ax.set_ylim(*_decades(losses))

@@ -80,14 +80,15 @@ class Lab:
 
     def __init__(self, title: str, presets: dict, knobs: dict, summarize: Callable,
                  reference_for: Callable[[str], str] | None = None, statistic: str = "grad_norms",
-                 third: str = "accuracy", broken_presets=("broken",), lecture: bool = False):
+                 third: str = "accuracy", broken_presets=("broken",), lecture: bool = False,
+                 gradient_at: str = "start"):
         self.title = title
         self.presets = presets
         self.knobs = knobs
         self.summarize = summarize
         self.reference_for = reference_for
         self.broken_presets = set(broken_presets)
-        self.figure = LabFigure(statistic, third, lecture=lecture)
+        self.figure = LabFigure(statistic, third, lecture=lecture, gradient_at=gradient_at)
         labels = [(label, key) for key, (label, _) in presets.items()]
         self.preset = widgets.ToggleButtons(options=labels, value=next(iter(presets)),
                                             description="", style={"button_width": "auto"})
@@ -98,6 +99,8 @@ class Lab:
         header = widgets.HTML(f"<b>{html.escape(title)}</b>")
         knob_row = widgets.HBox([knob.widget for knob in knobs.values()],
                                 layout=widgets.Layout(flex_flow="row wrap"))
+        if len(presets) == 1:
+            self.preset.layout.display = "none"     # nothing to choose between
         self.widget = widgets.VBox([header, self.preset, knob_row, self.status, self.output])
         self.widget.add_class("nnlab-lab")
         self.history = None
@@ -157,6 +160,8 @@ class Lab:
         and drawing, which the benchmarks read.
         """
         started = time.perf_counter()
+        # Shown while a new configuration trains (a cached one replaces it at once).
+        self.status.value = f"<i>training: {html.escape(self.config().describe())} …</i>"
         try:
             current = experiments.outcome(self.config())
             reference = experiments.outcome(self.reference_config())
@@ -278,7 +283,7 @@ def dead_relu(lecture: bool = False) -> Lab:
                 "activation": Knob(activation, *_field("activation")),
                 "bias": Knob(bias, *_field("bias"))},
                summarize, lambda preset: "fixed" if preset == "broken" else "broken",
-               third="dead", lecture=lecture)
+               third="dead", lecture=lecture, gradient_at="end")
 
 
 def dropout(lecture: bool = False) -> Lab:

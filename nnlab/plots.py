@@ -27,6 +27,21 @@ STATISTICS = {
 }
 
 
+def smooth(values, longest: int = 100) -> np.ndarray:
+    """A trailing moving average for curves of more than ``longest`` points (else unchanged).
+
+    The window is a fortieth of the curve, so a 1000-epoch run is averaged over
+    25 epochs: the trend shows through epoch-to-epoch noise.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size <= longest:
+        return values
+    window = values.size // 40
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    counts = np.minimum(np.arange(1, values.size + 1), window)
+    return (sums[1:] - sums[np.maximum(np.arange(1, values.size + 1) - window, 0)]) / counts
+
+
 def _axes(ax, figsize=(5, 3.5)):
     if ax is not None:
         return ax
@@ -141,9 +156,9 @@ def loss_curves(history: History, ax=None, color=None, alpha=1.0, label_prefix="
         ax.plot(step_epochs(history), _safe_log_values(history.step_loss), color=color,
                 alpha=0.3 * alpha, linewidth=0.8)
     if history.loss:
-        ax.plot(epochs, history.loss, color=color, alpha=alpha, label=f"{label_prefix}training")
+        ax.plot(epochs, smooth(history.loss), color=color, alpha=alpha, label=f"{label_prefix}training")
     if history.val_loss:
-        ax.plot(epochs, history.val_loss, color=color, alpha=alpha, linestyle="--",
+        ax.plot(epochs, smooth(history.val_loss), color=color, alpha=alpha, linestyle="--",
                 label=f"{label_prefix}validation")
     ax.set_yscale("log")
     _whole_decades(ax)
@@ -160,15 +175,17 @@ def accuracy_curves(history: History, ax=None, color=None, alpha=1.0, label_pref
     """Training accuracy (training mode) and validation accuracy (evaluation mode) per epoch."""
     ax = _axes(ax)
     epochs = np.arange(1, len(history.accuracy) + 1)
-    ax.plot(epochs, history.accuracy, color=color, alpha=alpha, label=f"{label_prefix}training")
+    ax.plot(epochs, smooth(history.accuracy), color=color, alpha=alpha,
+            label=f"{label_prefix}training")
     if history.val_accuracy:
-        ax.plot(epochs, history.val_accuracy, color=color, alpha=alpha, linestyle="--",
+        ax.plot(epochs, smooth(history.val_accuracy), color=color, alpha=alpha, linestyle="--",
                 label=f"{label_prefix}validation")
-    if history.n_classes and alpha == 1.0:
+    if history.n_classes and alpha == 1.0 and not getattr(ax, "_nnlab_chance", False):
+        ax._nnlab_chance = True
         ax.axhline(1.0 / history.n_classes, color="gray", linewidth=1, linestyle=":",
                    label="chance")
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("epoch" + (" (curves smoothed)" if len(history.accuracy) > 100 else ""))
     ax.set_ylabel("accuracy (fraction correct)")
     ax.set_title("Accuracy")
     ax.grid(True, alpha=0.3)
