@@ -26,7 +26,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval --sanitize-with tests/nbval_sanitize.cfg --ignore-glob='tests/*/*.ipynb'
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore-glob='tests/*/*.ipynb'
 
 # Re-run every lesson top to bottom in a fresh kernel (cwd notebooks/), saving outputs and widget state.
 notebooks: $(STAMP)
@@ -36,6 +36,12 @@ notebooks: $(STAMP)
 # Every lesson as HTML in html/, with the labs' saved widget state embedded.
 html: $(STAMP)
 	$(BIN)/jupyter nbconvert --to html --output-dir html notebooks/*.ipynb
+
+# Benchmarks: the engine beside PyTorch (when installed), telemetry, lab clicks, the course.
+# Prints the tables and writes benchmarks/results.json and benchmarks/RESULTS.md.
+# Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--only labs,memory".
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts html

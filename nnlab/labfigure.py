@@ -145,18 +145,37 @@ class LabFigure:
                 ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
 
     def _legends(self):
-        grad_ax, loss_ax, third_ax = self.axes
         # Above the panels, where it can never cover a curve.
         self.run_legend = self.figure.legend([self.reference.gradient, self.current.gradient],
                                              ["reference", "this run"], loc="upper center",
                                              ncol=2, frameon=False)
+        self.legend_flags = None
+        self.loss_legend = self.third_legend = None
+
+    def _legend_entries(self, histories) -> None:
+        """Line styles for the loss and accuracy panels: "validation" and "blew up" only
+        when some run has them (rebuilt only when that changes)."""
+        has_val = any(h.val_loss for h in histories)
+        diverged = any(h.diverged for h in histories)
+        if (has_val, diverged) == self.legend_flags:
+            return
+        self.legend_flags = (has_val, diverged)
+        grad_ax, loss_ax, third_ax = self.axes
         gray = dict(color="0.35")
-        loss_ax.legend([Line2D([], [], **gray), Line2D([], [], linestyle="--", **gray),
-                        Line2D([], [], marker="X", linestyle="none", **gray)],
-                       ["training", "validation", "blew up (diverged)"], loc="lower left")
+        training = Line2D([], [], **gray)
+        validation = Line2D([], [], linestyle="--", **gray)
+        blew_up = Line2D([], [], marker="X", linestyle="none", **gray)
+        entries = [(training, "training")] + [(validation, "validation")] * has_val \
+            + [(blew_up, "blew up (diverged)")] * diverged
+        if self.loss_legend is not None:
+            self.loss_legend.remove()
+        self.loss_legend = loss_ax.legend(*zip(*entries), loc="lower left")
         if self.third == "accuracy":
-            third_ax.legend([Line2D([], [], **gray), Line2D([], [], linestyle="--", **gray),
-                             self.chance], ["training", "validation", "chance"], loc="lower right")
+            entries = [(training, "training")] + [(validation, "validation")] * has_val \
+                + [(self.chance, "chance")]
+            if self.third_legend is not None:
+                self.third_legend.remove()
+            self.third_legend = third_ax.legend(*zip(*entries), loc="lower right")
 
     # --- on every click ---------------------------------------------------
     def draw(self, current, reference, current_label: str = "this run",
@@ -175,6 +194,7 @@ class LabFigure:
                                      (reference_color, current_color)):
                 handle.set_color(color)
             self._set_limits(current, reference)
+            self._legend_entries((current.history, reference.history))
             buffer = io.BytesIO()
             self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
         return buffer.getvalue()

@@ -73,7 +73,7 @@ def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_n
         step = min(step, rows.shape[0] - 1)
         ax.plot(_layer_positions(history), _safe_log_values(rows[step]), marker="o",
                 color=color, alpha=alpha, label=label)
-    _format_layer_axis(ax, history, statistic)
+    _format_layer_axis(ax, history, statistic, step)
     if label and rows.shape[0]:
         ax.legend(fontsize="small")
     return ax
@@ -93,7 +93,7 @@ def _whole_decades(ax):
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def _format_layer_axis(ax, history, statistic):
+def _format_layer_axis(ax, history, statistic, step=0):
     ax.set_yscale("log")
     _whole_decades(ax)
     positions = _layer_positions(history)
@@ -101,7 +101,7 @@ def _format_layer_axis(ax, history, statistic):
     ax.set_xticklabels([str(p) for p in positions])
     ax.set_xlabel("Dense layer (1 = next to the input)")
     ax.set_ylabel(STATISTICS.get(statistic, statistic))
-    ax.set_title("Gradient magnitude per layer")
+    ax.set_title("Gradient magnitude per layer" + ("" if step == 0 else f" (step {step})"))
     ax.grid(True, which="major", alpha=0.3)
 
 
@@ -254,18 +254,19 @@ def decision_boundary(model, X, y, ax=None, resolution: int = 150):
 # ---------------------------------------------------------------------------
 
 def comparison_figure(broken, fixed, statistic: str = "grad_norms", third: str = "accuracy",
-                      titles=("broken", "fixed"), figsize=(12, 3.6)):
+                      titles=("broken", "fixed"), figsize=(12, 3.6), step: int = 0):
     """A side-by-side figure of two runs (``Outcome`` objects from ``nnlab.experiments``).
 
-    Panels: gradient magnitude per layer at initialisation, loss per epoch, and
-    ``third`` ("accuracy", "dead", "weight_change" or "gap"). The broken run is red,
-    the fixed one blue.
+    Panels: gradient magnitude per layer at ``step`` (0: at initialisation, -1:
+    the last step), loss per epoch, and ``third`` ("accuracy", "dead" or
+    "weight_change"). The broken run is red, the fixed one blue.
     """
     figure = Figure(figsize=figsize)
     axes = figure.subplots(1, 3)
     for result, color, title in ((broken, BROKEN_COLOR, titles[0]), (fixed, FIXED_COLOR, titles[1])):
         history = result.history
-        gradient_per_layer(history, 0, statistic, ax=axes[0], label=title, color=color)
+        gradient_per_layer(history, step % max(history.steps, 1), statistic, ax=axes[0],
+                           label=title, color=color)
         loss_curves(history, ax=axes[1], color=color, label_prefix=f"{title}: ")
         _third_panel(third, result, axes[2], color, title)
     figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.88, wspace=0.32)

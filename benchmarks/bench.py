@@ -1,0 +1,455 @@
+"""nnlab benchmarks: the engine beside PyTorch, telemetry overhead, lab clicks, the course.
+
+    python benchmarks/bench.py [--quick] [--only engine,telemetry,labs,course,import,memory]
+                               [--json PATH] [--markdown PATH]
+
+Prints a table as it goes, checks the targets, and writes every number (with
+the machine it ran on) to ``benchmarks/results.json`` and the tables to
+``benchmarks/RESULTS.md``. With ``--only``, the sections not run are kept from
+the existing JSON file (each section says when it was measured). ``--quick`` is
+a smoke run (tiny step counts, one lab, no course) that writes files only where
+``--json`` / ``--markdown`` say.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One BLAS thread, as the Makefile sets it: this must happen before NumPy is imported.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse        # noqa: E402
+import contextlib      # noqa: E402
+import datetime        # noqa: E402
+import io              # noqa: E402
+import json            # noqa: E402
+import platform        # noqa: E402
+import sys             # noqa: E402
+import time            # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np      # noqa: E402
+
+import bench_course     # noqa: E402
+import bench_engine     # noqa: E402
+import bench_labs       # noqa: E402
+
+SECTIONS = ("engine", "telemetry", "labs", "course", "import", "memory")
+TARGETS = {"lab_median_ms": 150, "lab_p95_ms": 400, "small_ratio": 1.5, "medium_ratio": 1.0,
+           "telemetry_overhead": 0.25, "import_s": 0.3, "memory_mb": 300}
+MEMORY_LAB, MEMORY_CLICKS = "playground", 500
+
+
+# ---------------------------------------------------------------------------
+# The machine
+# ---------------------------------------------------------------------------
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _load_average():
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _blas() -> dict:
+    info = {}
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        info = {"name": blas.get("name"), "version": blas.get("version"),
+                "configuration": blas.get("openblas configuration")}
+    except Exception:           # numpy < 1.25 has no mode="dicts": keep the printed text
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            np.show_config()
+        info = {"show_config": buffer.getvalue()[:2000]}
+    try:
+        import threadpoolctl
+        info["threadpoolctl"] = [
+            {key: pool.get(key) for key in ("user_api", "internal_api", "version",
+                                            "num_threads", "architecture")}
+            for pool in threadpoolctl.threadpool_info()]
+    except ImportError:
+        info["threadpoolctl"] = None
+    return info
+
+
+def machine() -> dict:
+    torch = bench_engine.torch
+    try:
+        cores_usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores_usable = os.cpu_count()
+    memory_gb = None
+    try:
+        with open("/proc/meminfo") as meminfo:
+            memory_gb = round(int(meminfo.readline().split()[1]) / 1024 ** 2, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "cores_usable": cores_usable,
+            "memory_gb": memory_gb, "os": platform.platform(),
+            "python": platform.python_version(), "numpy": np.__version__, "blas": _blas(),
+            "torch": torch.__version__ if torch is not None else None,
+            "threads_env": {name: os.environ.get(name) for name in
+                            ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+            "load_average_at_start": _load_average()}
+
+
+# ---------------------------------------------------------------------------
+# Running the sections
+# ---------------------------------------------------------------------------
+
+def run_labs(quick: bool, log) -> dict:
+    names = bench_labs.LAB_NAMES[:1] if quick else bench_labs.LAB_NAMES
+    rows = []
+    for name in names:
+        args = ("clicks", name, "6") if quick else ("clicks", name)
+        result = bench_labs.in_subprocess(*args)
+        rows.append(result)
+        log(f"  {name:<11} {result['clicks']:3d} clicks  median {result['median_ms']:6.1f} ms  "
+            f"p95 {result['p95_ms']:6.1f} ms  (train {result['median_train_ms']:.1f}, draw "
+            f"{result['median_draw_ms']:.1f})  hits {result['cache_hit_fraction']:.0%}  "
+            f"build {result['build_s']:.2f} s")
+    return {"rows": rows, "fresh_process_per_lab": True}
+
+
+def run_memory(quick: bool, log) -> dict:
+    clicks = 20 if quick else MEMORY_CLICKS
+    result = bench_labs.in_subprocess("memory", MEMORY_LAB, str(clicks))
+    log(f"  {MEMORY_LAB}: {result['clicks']} clicks, RSS {result['rss_mb_after_build']:.0f} MB "
+        f"after build -> {result['rss_mb_after_clicks']:.0f} MB after clicks, peak "
+        f"{result['peak_rss_mb']:.0f} MB")
+    return result
+
+
+def run_section(name: str, quick: bool, log) -> dict:
+    if name == "engine":
+        if quick:
+            return bench_engine.engine(seconds_per_config=0.02, rounds=1, dtypes=("float32",),
+                                       log=log)
+        return bench_engine.engine(seconds_per_config=2.0, rounds=5, log=log)
+    if name == "telemetry":
+        if quick:
+            return bench_engine.telemetry(seconds_per_config=0.05, rounds=1, dtypes=("float64",),
+                                          log=log)
+        return bench_engine.telemetry(seconds_per_config=1.0, rounds=5, log=log)
+    if name == "labs":
+        return run_labs(quick, log)
+    if name == "course":
+        return bench_course.course(log=log)
+    if name == "import":
+        result = bench_course.import_times(repeats=3 if quick else 9)
+        log(f"  import nnlab {result['import_nnlab_s']:.3f} s (python startup "
+            f"{result['python_startup_s']:.3f} s excluded); import nnlab.labs "
+            f"{result['import_nnlab_labs_s']:.3f} s; pulled in: "
+            f"{[m for m, v in result['imports_by_import_nnlab'].items() if v] or 'nothing heavy'}")
+        return result
+    if name == "memory":
+        return run_memory(quick, log)
+    raise ValueError(name)
+
+
+# ---------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------
+
+def _check(name, value, limit, passed, unit=""):
+    return {"target": name, "value": value, "limit": limit, "unit": unit,
+            "pass": None if value is None else bool(passed)}
+
+
+def targets(results: dict) -> list[dict]:
+    checks = []
+    for row in (results.get("labs") or {}).get("rows", []):
+        checks.append(_check(f"lab {row['lab']}: median click-to-figure", row["median_ms"],
+                             f"< {TARGETS['lab_median_ms']}",
+                             row["median_ms"] < TARGETS["lab_median_ms"], "ms"))
+        checks.append(_check(f"lab {row['lab']}: p95 click-to-figure", row["p95_ms"],
+                             f"< {TARGETS['lab_p95_ms']}",
+                             row["p95_ms"] < TARGETS["lab_p95_ms"], "ms"))
+    engine = results.get("engine") or {}
+    shapes = [bench_engine.shape_name(shape) for shape in bench_engine.SHAPES]
+    wanted = {shapes[0]: TARGETS["small_ratio"], shapes[1]: TARGETS["small_ratio"],
+              shapes[2]: TARGETS["medium_ratio"]}
+    for row in engine.get("rows", []):
+        if row["dtype"] == "float32" and row["shape"] in wanted:
+            limit = wanted[row["shape"]]
+            checks.append(_check(f"engine {row['shape']} b{row['batch']} {row['variant']} "
+                                 "float32: nnlab / torch steps/s", row["ratio"], f">= {limit}",
+                                 row["ratio"] is not None and row["ratio"] >= limit, "x"))
+    for row in (results.get("telemetry") or {}).get("rows", []):
+        checks.append(_check(f"telemetry overhead {row['shape']} {row['variant']} {row['dtype']}",
+                             row["overhead"], f"< {TARGETS['telemetry_overhead']:.0%}",
+                             row["overhead"] < TARGETS["telemetry_overhead"], "fraction"))
+    imports = results.get("import")
+    if imports:
+        checks.append(_check("import nnlab", imports["import_nnlab_s"],
+                             f"< {TARGETS['import_s']}",
+                             imports["import_nnlab_s"] < TARGETS["import_s"], "s"))
+        heavy = [m for m in ("matplotlib", "ipywidgets")
+                 if imports["imports_by_import_nnlab"].get(m)]
+        checks.append(_check("import nnlab leaves out matplotlib and ipywidgets",
+                             ", ".join(heavy) or "neither imported", "neither imported",
+                             not heavy))
+    memory = results.get("memory")
+    if memory:
+        peak = max(memory["peak_rss_mb"], memory["rss_mb_after_clicks"])
+        checks.append(_check(f"memory: lab {memory['lab']} after {memory['clicks']} clicks "
+                             "(peak RSS of the process)", peak, f"< {TARGETS['memory_mb']}",
+                             peak < TARGETS["memory_mb"], "MB"))
+    return checks
+
+
+# ---------------------------------------------------------------------------
+# Tables (the same rows for the terminal and for RESULTS.md)
+# ---------------------------------------------------------------------------
+
+def _number(value, digits=1, suffix=""):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if value != value:
+        return "nan"
+    return f"{value:,.{digits}f}{suffix}"
+
+
+def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    out = []
+    checks = results.get("targets") or []
+    if checks:
+        rows = []
+        for check in checks:
+            value = check["value"]
+            shown = (_number(100 * value, 0, "%") if check["unit"] == "fraction"
+                     else _number(value, 2, " " + check["unit"]) if check["unit"] else
+                     _number(value))
+            verdict = {True: "pass", False: "**FAIL**", None: "not measured"}[check["pass"]]
+            rows.append([check["target"], shown, check["limit"], verdict])
+        out.append(("Targets", ["target", "measured", "goal", ""], rows))
+    engine = results.get("engine")
+    if engine:
+        rows = [[row["shape"], str(row["batch"]), row["variant"], row["dtype"],
+                 _number(row["nnlab_steps_per_s"]), _number(row["torch_steps_per_s"]),
+                 _number(row["ratio"], 2, "x")] for row in engine["rows"]]
+        out.append(("Engine: training steps per second (one thread; forward, loss, backward, "
+                    "SGD step)", ["network (in x (depth x width) x classes)", "batch", "layers",
+                                  "dtype", "nnlab steps/s", "PyTorch steps/s",
+                                  "nnlab / PyTorch"], rows))
+        largest = bench_engine.shape_name(bench_engine.SHAPES[-1])
+        peak = engine["peak_gflops"]
+        rows = []
+        for row in engine["rows"]:
+            if row["shape"] == largest:
+                top = peak.get(row["dtype"])
+                rows.append([row["variant"], row["dtype"], _number(top),
+                             _number(row["nnlab_gflops"]),
+                             _number(100 * row["nnlab_gflops"] / top, 0, "%"),
+                             _number(row["torch_gflops"]),
+                             _number(100 * row["torch_gflops"] / top, 0, "%")
+                             if row["torch_gflops"] else ""])
+        if rows:
+            out.append((f"Engine: GFLOP/s on {largest}, batch {bench_engine.SHAPES[-1][3]} "
+                        "(matmul flops only; peak = best 1024x1024 np.matmul, one thread)",
+                        ["layers", "dtype", "peak GFLOP/s", "nnlab GFLOP/s", "nnlab % of peak",
+                         "PyTorch GFLOP/s", "PyTorch % of peak"], rows))
+    telemetry = results.get("telemetry")
+    if telemetry:
+        rows = [[row["shape"], str(row["batch"]), row["variant"], row["dtype"],
+                 _number(row["off_ms_per_step"], 3), _number(row["on_ms_per_step"], 3),
+                 _number(100 * row["overhead"], 0, "%")] for row in telemetry["rows"]]
+        out.append(("Telemetry overhead (recorder on vs off)",
+                    ["network", "batch", "layers", "dtype", "ms/step off", "ms/step on",
+                     "overhead"], rows))
+    labs = results.get("labs")
+    if labs:
+        rows = [[row["lab"], str(row["clicks"]), _number(row["median_ms"]),
+                 _number(row["p95_ms"]), _number(row["median_train_ms"]),
+                 _number(row["median_draw_ms"]), _number(row["median_miss_ms"]),
+                 _number(100 * row["cache_hit_fraction"], 0, "%"),
+                 _number(row["build_s"], 2), _number(row["import_labs_s"], 2)]
+                for row in labs["rows"]]
+        out.append(("Labs: click to new figure (a learner's script: every value of every "
+                    "control, presets back and forth, revisits)",
+                    ["lab", "clicks", "median ms", "p95 ms", "median train ms",
+                     "median draw ms", "median ms (cache miss)", "cache hits",
+                     "build s (cold)", "import nnlab.labs s"], rows))
+    course = results.get("course")
+    if course:
+        rows = [[lesson["notebook"], _number(lesson["seconds"]),
+                 "error: " + lesson["error"] if lesson["error"] else ""]
+                for lesson in course["lessons"]]
+        rows.append(["**all lessons**", _number(course["total_s"]), ""])
+        out.append(("The course: re-executing every lesson (fresh kernel each)",
+                    ["lesson", "seconds", ""], rows))
+    imports = results.get("import")
+    if imports:
+        heavy = [m for m, v in imports["imports_by_import_nnlab"].items() if v]
+        rows = [["import nnlab (fresh interpreter, minus python startup)",
+                 _number(imports["import_nnlab_s"], 3)],
+                ["import nnlab per -X importtime", _number(imports["importtime_nnlab_s"], 3)],
+                ["import nnlab.labs (matplotlib, ipywidgets)",
+                 _number(imports["import_nnlab_labs_s"], 3)],
+                ["python startup", _number(imports["python_startup_s"], 3)],
+                ["heavy modules imported by import nnlab", ", ".join(heavy) or "none"]]
+        out.append(("Import time (seconds)", ["", "value"], rows))
+    memory = results.get("memory")
+    if memory:
+        trail = " / ".join(_number(point["rss"], 0) for point in memory["checkpoints_mb"])
+        rows = [[memory["lab"], str(memory["clicks"]), _number(memory["rss_mb_after_build"], 0),
+                 trail, _number(memory["peak_rss_mb"], 0), _number(memory.get("median_ms")),
+                 _number(memory.get("p95_ms")),
+                 _number(100 * memory["cache_hit_fraction"], 0, "%")
+                 if memory.get("cache_hit_fraction") is not None else ""]]
+        out.append(("Memory: one lab clicked through random controls and values (fresh process)",
+                    ["lab", "clicks", "RSS MB after build", "RSS MB every 100 clicks",
+                     "peak RSS MB", "median click ms", "p95 click ms", "cache hits"], rows))
+    return out
+
+
+def text_table(title, header, rows) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    line = lambda cells: "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths))
+    return "\n".join([title, line(header), line(["-" * w for w in widths]),
+                      *map(line, rows)])
+
+
+def markdown_table(title, header, rows) -> str:
+    numeric = [all(_looks_numeric(row[i]) for row in rows) for i in range(len(header))]
+    rule = ["---:" if right else "---" for right in numeric]
+    line = lambda cells: "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+    return "\n".join([f"**{title}**", "", line(header), line(rule), *map(line, rows)])
+
+
+def _looks_numeric(cell: str) -> bool:
+    text = str(cell).replace(",", "").rstrip("x%").strip()
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return text == ""
+
+
+def machine_line(info: dict) -> str:
+    blas = info.get("blas") or {}
+    blas_text = " ".join(str(part) for part in (blas.get("name"), blas.get("version")) if part)
+    pools = blas.get("threadpoolctl")
+    if pools:
+        blas_text += " (" + "; ".join(f"{p.get('internal_api')} {p.get('architecture')}, "
+                                      f"{p.get('num_threads')} thread(s)" for p in pools) + ")"
+    torch_text = f"PyTorch {info['torch']} (CPU, 1 thread)" if info.get("torch") else \
+        "PyTorch not installed"
+    return (f"{info['cpu']}, {info['cores']} cores ({info['cores_usable']} usable), "
+            f"{info.get('memory_gb')} GB RAM; {info['os']}; Python {info['python']}; "
+            f"NumPy {info['numpy']} with {blas_text or 'unknown BLAS'}, "
+            f"OPENBLAS_NUM_THREADS={info['threads_env'].get('OPENBLAS_NUM_THREADS')}; "
+            f"{torch_text}; load average at start {info.get('load_average_at_start')}")
+
+
+def markdown(results: dict) -> str:
+    info = results["machine"]
+    measured = ", ".join(f"{name} {results['measured_at'][name]}" for name in SECTIONS
+                         if name in results.get("measured_at", {}))
+    parts = ["# nnlab benchmarks", "",
+             f"Measured with `make bench` ({'quick smoke run' if results.get('quick') else 'full run'}"
+             f", {results['duration_s']:.0f} s) on: {machine_line(info)}.", "",
+             f"When each section was measured: {measured}.", ""]
+    for title, header, rows in tables(results):
+        parts += [markdown_table(title, header, rows), ""]
+    parts += ["Notes: steps/s are medians over interleaved rounds (nnlab and PyTorch alternate "
+              "in the same run); a step is forward, loss, backward and SGD update, timed through "
+              "`nnlab.train(..., telemetry=False)` on synthetic data. `bn+dropout` adds "
+              f"BatchNorm and Dropout({bench_engine.DROPOUT_RATE}) to every hidden layer. Lab "
+              "clicks run in a fresh process per lab with an empty experiment cache. Raw numbers: "
+              "`benchmarks/results.json`.", ""]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: tiny step counts, one lab, no course")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections (default: all of {','.join(SECTIONS)})")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="where to write the results (default benchmarks/results.json; "
+                             "--quick writes none unless given)")
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="where to write the tables (default benchmarks/RESULTS.md; "
+                             "--quick writes none unless given)")
+    args = parser.parse_args(argv)
+    args.sections = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(args.sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    if args.quick:
+        args.sections = [name for name in args.sections if name != "course"]
+    else:
+        args.json = args.json or HERE / "results.json"
+        args.markdown = args.markdown or HERE / "RESULTS.md"
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    log = lambda text: print(text, flush=True)
+    started = time.perf_counter()
+    info = machine()
+    log(f"nnlab benchmarks{' (quick)' if args.quick else ''} on {machine_line(info)}")
+    results = {"schema": 1, "quick": args.quick, "machine": info, "measured_at": {}}
+    if not args.quick and args.json is not None and args.json.exists() and \
+            set(args.sections) != set(SECTIONS):
+        kept = json.loads(args.json.read_text())
+        if not kept.get("quick"):
+            for name in SECTIONS:
+                if name not in args.sections and kept.get(name) is not None:
+                    results[name] = kept[name]
+                    results["measured_at"][name] = kept.get("measured_at", {}).get(name, "earlier")
+    for name in args.sections:
+        log(f"\n[{name}]")
+        section_started = time.perf_counter()
+        results[name] = run_section(name, args.quick, log)
+        results[name]["seconds"] = time.perf_counter() - section_started
+        results["measured_at"][name] = datetime.datetime.now().isoformat(timespec="seconds")
+        log(f"  ({results[name]['seconds']:.0f} s)")
+    info["load_average_at_end"] = _load_average()
+    results["duration_s"] = time.perf_counter() - started
+    results["targets"] = targets(results)
+    print()
+    for title, header, rows in tables(results):
+        print(text_table(title, header, rows), end="\n\n")
+    verdicts = [check["pass"] for check in results["targets"]]
+    print(f"Targets: {verdicts.count(True)} met, {verdicts.count(False)} missed, "
+          f"{verdicts.count(None)} not measured; {results['duration_s']:.0f} s in all.")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
+        print(f"wrote {args.json}")
+    if args.markdown is not None:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown(results))
+        print(f"wrote {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The benchmark harness runs end to end (``--quick``) and writes well-formed results.
+
+A smoke test only: it checks the structure of the JSON and the Markdown, never a
+time (timed assertions flake on a busy machine; `make bench` reports the numbers).
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench")
+    json_path, markdown_path = folder / "results.json", folder / "RESULTS.md"
+    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(json_path),
+                           "--markdown", str(markdown_path)],
+                          capture_output=True, text=True, timeout=300, cwd=folder)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout, json.loads(json_path.read_text()), markdown_path.read_text()
+
+
+def is_positive_number(value):
+    return isinstance(value, (int, float)) and value > 0
+
+
+def test_machine_is_described(quick_run):
+    _, results, _ = quick_run
+    assert results["quick"] is True
+    machine = results["machine"]
+    for key in ("cpu", "cores", "python", "numpy", "blas", "torch", "threads_env"):
+        assert key in machine
+    assert machine["threads_env"]["OPENBLAS_NUM_THREADS"] is not None
+    assert set(results["measured_at"]) == {"engine", "telemetry", "labs", "import", "memory"}
+    assert "course" not in results, "--quick skips the course"
+
+
+def test_engine_rows_pair_nnlab_with_torch(quick_run):
+    stdout, results, _ = quick_run
+    engine = results["engine"]
+    assert {row["shape"] for row in engine["rows"]} == {
+        "2 x (10 x 16) x 2", "2 x (6 x 64) x 2", "64 x (4 x 256) x 10", "784 x (3 x 1024) x 10"}
+    assert {row["variant"] for row in engine["rows"]} == {"plain", "bn+dropout"}
+    assert is_positive_number(engine["peak_gflops"]["float32"])
+    for row in engine["rows"]:
+        assert is_positive_number(row["nnlab_steps_per_s"])
+        assert is_positive_number(row["nnlab_gflops"])
+        if engine["torch"] is None:
+            assert row["torch_steps_per_s"] is None and row["ratio"] is None
+        else:
+            assert is_positive_number(row["torch_steps_per_s"])
+            assert row["ratio"] == pytest.approx(row["nnlab_steps_per_s"] / row["torch_steps_per_s"])
+    if engine["torch"] is None:
+        assert "torch not installed" in stdout
+
+
+def test_telemetry_labs_import_and_memory_sections(quick_run):
+    _, results, _ = quick_run
+    for row in results["telemetry"]["rows"]:
+        assert is_positive_number(row["off_steps_per_s"]) and is_positive_number(row["on_steps_per_s"])
+        assert isinstance(row["overhead"], float)
+    (lab,) = results["labs"]["rows"]
+    assert lab["clicks"] > 0 and len(lab["records"]) == lab["clicks"]
+    for key in ("median_ms", "p95_ms", "median_train_ms", "median_draw_ms", "build_s"):
+        assert isinstance(lab[key], float)
+    assert 0.0 <= lab["cache_hit_fraction"] <= 1.0
+    assert lab["without_new_figure"] == 0, "every click should put a new figure in the output"
+    imports = results["import"]
+    assert isinstance(imports["import_nnlab_s"], float)
+    assert set(imports["imports_by_import_nnlab"]) >= {"matplotlib", "ipywidgets"}
+    memory = results["memory"]
+    assert memory["clicks"] > 0
+    assert is_positive_number(memory["rss_mb_after_clicks"]) and is_positive_number(memory["peak_rss_mb"])
+
+
+def test_targets_and_markdown(quick_run):
+    _, results, markdown = quick_run
+    names = [check["target"] for check in results["targets"]]
+    assert any(name.startswith("lab ") for name in names)
+    assert any(name.startswith("engine ") for name in names)
+    assert any(name.startswith("telemetry ") for name in names)
+    assert "import nnlab" in names and any(name.startswith("memory") for name in names)
+    for check in results["targets"]:
+        assert check["pass"] in (True, False, None)
+    assert results["machine"]["cpu"] in markdown
+    for title in ("**Targets**", "**Engine: training steps", "**Labs:", "**Memory:"):
+        assert title in markdown
