@@ -317,7 +317,7 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                  _number(100 * memory["cache_hit_fraction"], 0, "%")
                  if memory.get("cache_hit_fraction") is not None else ""]]
         out.append(("Memory: one lab clicked through random controls and values (fresh process)",
-                    ["lab", "clicks", "RSS MB after build", "RSS MB every 100 clicks",
+                    ["lab", "clicks", "RSS MB after build", f"RSS MB every {max(1, memory['clicks'] // 5)} clicks",
                      "peak RSS MB", "median click ms", "p95 click ms", "cache hits"], rows))
     return out
 
@@ -361,13 +361,22 @@ def machine_line(info: dict) -> str:
             f"{torch_text}; load average at start {info.get('load_average_at_start')}")
 
 
+def _run_kind(results: dict) -> str:
+    if results.get("quick"):
+        return "quick smoke run"
+    ran = results.get("sections_run", SECTIONS)
+    if set(ran) == set(SECTIONS):
+        return "full run"
+    return f"re-measured {', '.join(ran)}; other sections from an earlier run"
+
+
 def markdown(results: dict) -> str:
     info = results["machine"]
     measured = ", ".join(f"{name} {results['measured_at'][name]}" for name in SECTIONS
                          if name in results.get("measured_at", {}))
     parts = ["# nnlab benchmarks", "",
-             f"Measured with `make bench` ({'quick smoke run' if results.get('quick') else 'full run'}"
-             f", {results['duration_s']:.0f} s) on: {machine_line(info)}.", "",
+             f"Measured with `make bench` ({_run_kind(results)}, {results['duration_s']:.0f} s) "
+             f"on: {machine_line(info)}.", "",
              f"When each section was measured: {measured}.", ""]
     for title, header, rows in tables(results):
         parts += [markdown_table(title, header, rows), ""]
@@ -415,7 +424,8 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     info = machine()
     log(f"nnlab benchmarks{' (quick)' if args.quick else ''} on {machine_line(info)}")
-    results = {"schema": 1, "quick": args.quick, "machine": info, "measured_at": {}}
+    results = {"schema": 1, "quick": args.quick, "sections_run": args.sections, "machine": info,
+               "measured_at": {}}
     if not args.quick and args.json is not None and args.json.exists() and \
             set(args.sections) != set(SECTIONS):
         kept = json.loads(args.json.read_text())

@@ -192,7 +192,7 @@ def memory(name: str, n_clicks: int, seed: int = 0) -> dict:
         record = click(lab, control, choices.choice(values))
         if record is not None:
             records.append(record)
-            if len(records) % 100 == 0:
+            if len(records) % max(1, n_clicks // 5) == 0:
                 checkpoints.append({"clicks": len(records), **memory_kb()})
     after = memory_kb()
     gc.collect()
