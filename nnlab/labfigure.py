@@ -19,11 +19,20 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import LogLocator, LogFormatterSciNotation, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA, STATISTICS, smooth, step_epochs
 
 THIRD_PANELS = ("accuracy", "dead", "weight_change")
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(value, _position=None) -> str:
+    """'10⁻³' in plain text: it renders like mathtext's 10^{-3}, without its cost."""
+    if value <= 0:
+        return ""
+    exponent = int(round(np.log10(value)))
+    return "1" if exponent == 0 else "10" + str(exponent).translate(_SUPERSCRIPT)
 
 
 def _positive(values) -> np.ndarray:
@@ -137,7 +146,7 @@ class LabFigure:
         for ax in log_axes:
             ax.set_yscale("log")
             ax.yaxis.set_major_locator(LogLocator(base=10, numticks=7))
-            ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+            ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
             ax.yaxis.set_minor_locator(NullLocator())
         for ax in self.axes:
             ax.grid(True, alpha=0.3)

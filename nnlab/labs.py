@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
@@ -29,6 +30,9 @@ from IPython.display import Image
 from . import experiments, plots
 from .labfigure import LabFigure
 from .experiments import Experiment, Outcome
+
+# PNGs kept per lab for revisited settings (about 70 kB each).
+FIGURE_CACHE_SIZE = 64
 
 DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10)
 LEARNING_RATES = (0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -108,6 +112,7 @@ class Lab:
         self.reference: Outcome | None = None
         self._holding = False
         self.timings = {"train": 0.0, "draw": 0.0}
+        self._figures: OrderedDict = OrderedDict()     # a revisited setting redraws nothing
         self._set_knobs(self.presets[self.preset.value][1])
         self.preset.observe(self._on_preset, names="value")
         for knob in knobs.values():
@@ -171,13 +176,21 @@ class Lab:
         trained = time.perf_counter()
         self.outcome, self.reference, self.history = current, reference, current.history
         preset = self.preset.value
-        ref_key = self.reference_for(preset) if self.reference_for else preset
-        is_broken = preset in self.broken_presets
-        png = self.figure.draw(
-            current, reference, current_label="this run",
-            reference_label=f"reference: {self.presets[ref_key][0]}",
-            current_color=plots.BROKEN_COLOR if is_broken else plots.FIXED_COLOR,
-            reference_color=plots.FIXED_COLOR if is_broken else plots.BROKEN_COLOR)
+        key = (current.config, reference.config, preset)
+        png = self._figures.get(key)
+        if png is None:
+            ref_key = self.reference_for(preset) if self.reference_for else preset
+            is_broken = preset in self.broken_presets
+            png = self.figure.draw(
+                current, reference, current_label="this run",
+                reference_label=f"reference: {self.presets[ref_key][0]}",
+                current_color=plots.BROKEN_COLOR if is_broken else plots.FIXED_COLOR,
+                reference_color=plots.FIXED_COLOR if is_broken else plots.BROKEN_COLOR)
+            self._figures[key] = png
+            if len(self._figures) > FIGURE_CACHE_SIZE:
+                self._figures.popitem(last=False)     # forget the oldest figure
+        else:
+            self._figures.move_to_end(key)
         self.output.outputs = ()
         self.output.append_display_data(Image(data=png, format="png"))
         self.status.value = self.summarize(current, reference)

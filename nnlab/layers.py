@@ -114,12 +114,16 @@ class Dense(Layer):
         out += self.params["b"]
         return out
 
-    def backward(self, grad_out):
-        """dL/dW = x^T g,  dL/db = sum_batch g,  dL/dx = g W^T."""
+    def backward(self, grad_out, input_grad: bool = True):
+        """dL/dW = x^T g,  dL/db = sum_batch g,  dL/dx = g W^T.
+
+        ``input_grad=False`` skips dL/dx (returning None): the first layer of a
+        network has no layer below it to pass it to.
+        """
         self._needs_forward("x")
         np.matmul(self.x.T, grad_out, out=self.grads["W"])
         np.add.reduce(grad_out, axis=0, out=self.grads["b"])
-        return grad_out @ self.params["W"].T
+        return grad_out @ self.params["W"].T if input_grad else None
 
     def __repr__(self):
         return f"Dense({self.in_features} -> {self.out_features}, init={self.init!r})"
@@ -308,35 +312,45 @@ class BatchNorm(Layer):
                 raise ValueError("BatchNorm cannot train on a batch of one example: its "
                                  "variance is 0, so there is nothing to normalize by. Use a "
                                  "batch_size of 2 or more (16-256 is typical).")
-            mean = x.mean(axis=0)
+            mean = np.add.reduce(x, axis=0) / n
             centred = x - mean
-            var = np.mean(centred * centred, axis=0)
+            var = np.einsum("ij,ij->j", centred, centred) / n
             m = self.momentum
             self.running_mean = (1 - m) * self.running_mean + m * mean
-            self.running_var = (1 - m) * self.running_var + m * var * (n / (n - 1))
+            self.running_var = (1 - m) * self.running_var + (m * n / (n - 1)) * var
         else:
             centred = x - self.running_mean
             var = self.running_var
         self.inv_std = 1.0 / np.sqrt(var + self.eps)
         self.x_hat = centred * self.inv_std
-        return self.x_hat * self.params["gamma"] + self.params["beta"]
+        out = self.x_hat * self.params["gamma"]
+        out += self.params["beta"]
+        return out
 
     def backward(self, grad_out):
-        """With g = dL/dy and d = g * gamma:
+        """With g = dL/dy, n the batch size and sums over the batch:
 
-        dL/dx = inv_std / n * (n d - sum(d) - x_hat * sum(d * x_hat))   (training)
-        dL/dx = d * inv_std                                             (evaluation)
+        dL/dgamma = sum(g * x_hat),  dL/dbeta = sum(g)
+        dL/dx = gamma * inv_std / n * (n g - dL/dbeta - x_hat * dL/dgamma)   (training)
+        dL/dx = gamma * inv_std * g                                          (evaluation)
+
+        In training the batch mean and variance depend on every x in the batch,
+        which is where the two subtracted terms come from.
         """
         self._needs_forward("x_hat")
         x_hat = self.x_hat
-        np.sum(grad_out * x_hat, axis=0, out=self.grads["gamma"])
-        np.sum(grad_out, axis=0, out=self.grads["beta"])
-        d = grad_out * self.params["gamma"]
+        grad_gamma, grad_beta = self.grads["gamma"], self.grads["beta"]
+        np.einsum("ij,ij->j", grad_out, x_hat, out=grad_gamma)
+        np.add.reduce(grad_out, axis=0, out=grad_beta)
+        scale = self.params["gamma"] * self.inv_std
         if not self.training:
-            return d * self.inv_std
+            return grad_out * scale
         n = grad_out.shape[0]
-        return (self.inv_std / n) * (n * d - d.sum(axis=0)
-                                     - x_hat * np.sum(d * x_hat, axis=0))
+        grad_in = grad_out * n
+        grad_in -= grad_beta
+        grad_in -= x_hat * grad_gamma
+        grad_in *= scale / n
+        return grad_in
 
     def __repr__(self):
         return f"BatchNorm({self.num_features}, momentum={self.momentum}, eps={self.eps})"

@@ -78,10 +78,18 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate dL/d(output) through every layer; return dL/d(input).
+
+        Training does not need dL/d(input), so it passes ``input_grad=False``
+        and a first Dense layer skips that matrix product (returning None).
+        """
+        *upper, first = self.layers[::-1]
+        for layer in upper:
             grad_out = layer.backward(grad_out)
-        return grad_out
+        if not input_grad and isinstance(first, Dense):
+            return first.backward(grad_out, input_grad=False)
+        return first.backward(grad_out)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class predictions (argmax of the scores) in evaluation mode."""

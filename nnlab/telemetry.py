@@ -5,6 +5,11 @@ layers. After every gradient step it *reads* what the layers already hold
 (each parameter's gradient, each activation's last output, the optimizer's
 last update) and writes one row per step. The training loop, the plots, the
 labs, ``diagnose`` and the tests all read those same rows from the History.
+
+To stay cheap on small nets, where every NumPy call costs more than its
+arithmetic, a step only stores raw sums (squared norms per parameter, sums and
+sums of squares per unit); the statistics are derived from them for all steps
+at once, in :meth:`Recorder.arrays`.
 """
 
 from __future__ import annotations
@@ -15,19 +20,20 @@ from .layers import BatchNorm, Dense, LeakyReLU, ReLU
 
 
 class Recorder:
-    """Collects per-step, per-layer statistics into preallocated arrays.
+    """Collects per-step, per-layer statistics of a model in training.
 
-    Columns: one per Dense layer for ``grad_norms`` (||dL/dW||), ``bias_grad_norms``
-    (||dL/db||, the error signal arriving at the layer's output; ||dL/dbeta|| of the
-    BatchNorm right after it, if there is one, since dL/db is then exactly 0) and
-    ``update_ratios`` (||update of W|| / ||W||, after the update); one per
-    activation layer for ``activation_mean`` and ``activation_std``; one per
-    ReLU-family layer for ``dead_fraction`` (units that output exactly 0 for every
-    example of the batch).
+    Columns of what :meth:`arrays` returns: one per Dense layer for ``grad_norms``
+    (||dL/dW||), ``bias_grad_norms`` (||dL/db||, the error signal arriving at the
+    layer's output; ||dL/dbeta|| of the BatchNorm right after it, if there is one,
+    since dL/db is then exactly 0) and ``update_ratios`` (||update of W|| / ||W||,
+    after the update); one per activation layer for ``activation_mean`` and
+    ``activation_std``; one per ReLU-family layer for ``dead_fraction`` (units
+    that output exactly 0 for every example of the batch).
     """
 
     def __init__(self, model, max_steps: int):
         self.model = model
+        self.max_steps = max_steps
         dense = [(index, layer) for index, layer in enumerate(model.layers)
                  if isinstance(layer, Dense)]
         # Where a BatchNorm follows a Dense layer, dL/db is exactly 0 (BN subtracts the
@@ -45,29 +51,36 @@ class Recorder:
         self.layer_names = [layer.name for _, layer in dense]
         self.activation_names = [layer.name for layer in self.activations]
         self.relu_names = [self.activations[column].name for column in self.relu_columns]
-        n_dense, n_act = len(dense), len(self.activations)
-        self.grad_norms = np.zeros((max_steps, n_dense))
-        self.bias_grad_norms = np.zeros((max_steps, n_dense))
-        self.update_ratios = np.zeros((max_steps, n_dense))
-        self.activation_mean = np.zeros((max_steps, n_act))
-        self.activation_std = np.zeros((max_steps, n_act))
-        self.dead_fraction = np.zeros((max_steps, len(self.relu_columns)))
+        n_params = len(model.param_keys)
+        # Raw sums, one row per step.
+        self.grad_squares = np.zeros((max_steps, n_params))
+        self.weight_squares = np.zeros((max_steps, n_params))
+        self.update_squares = np.zeros((max_steps, n_params))
+        self.update_scales = np.full(max_steps, np.nan)    # plain SGD: update = -scale * grad
+        self.batch_sizes = np.zeros(max_steps)
+        self.unit_sums = self.unit_squares = None       # (steps, all activation units)
         self.steps = 0
 
-    def _squared_norms(self, optimizer):
+    def _record_norms(self, row: int, optimizer) -> None:
         """Per parameter: squared norms of the gradient, the weights and the update."""
         model = self.model
-        if model.flat_params is not None:
-            offsets = model.param_offsets
-            grads, params = model.flat_grads, model.flat_params
-            update = getattr(optimizer, "flat_update", None)
-            grad_sq = np.add.reduceat(grads * grads, offsets)
-            param_sq = np.add.reduceat(params * params, offsets)
-            if update is not None:
-                update_sq = np.add.reduceat(update * update, offsets)
-            else:    # plain SGD: the update was -last_scale * gradient
-                update_sq = getattr(optimizer, "last_scale", 0.0) ** 2 * grad_sq
-            return grad_sq, param_sq, update_sq
+        if model.flat_params is None:
+            self.grad_squares[row], self.weight_squares[row], self.update_squares[row] = \
+                self._squared_norms_each(optimizer)
+            return
+        offsets = model.param_offsets
+        grads, params = model.flat_grads, model.flat_params
+        np.add.reduceat(np.square(grads), offsets, out=self.grad_squares[row])
+        np.add.reduceat(np.square(params), offsets, out=self.weight_squares[row])
+        update = getattr(optimizer, "flat_update", None)
+        if update is not None:
+            np.add.reduceat(np.square(update), offsets, out=self.update_squares[row])
+        else:    # plain SGD: the update was -last_scale * gradient, squared below
+            self.update_scales[row] = getattr(optimizer, "last_scale", 0.0)
+
+    def _squared_norms_each(self, optimizer):
+        """The same sums, one parameter at a time (a model whose parameters are not packed)."""
+        model = self.model
         layers = model.layers
         square = lambda array: float(np.vdot(array, array)) if array is not None else 0.0
         updates = getattr(optimizer, "updates", {})
@@ -80,59 +93,56 @@ class Recorder:
         return grad_sq, np.array([square(layers[i].params[k]) for i, k in keys]), update_sq
 
     def record(self, optimizer) -> None:
-        """Read one step's statistics, after backward and the optimizer's step."""
+        """Read one step's raw sums, after backward and the optimizer's step."""
         row = self.steps
-        grad_sq, param_sq, update_sq = self._squared_norms(optimizer)
-        weights = self.weight_columns
-        self.grad_norms[row] = np.sqrt(grad_sq[weights])
-        self.bias_grad_norms[row] = np.sqrt(grad_sq[self.signal_columns])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.update_ratios[row] = np.where(param_sq[weights] > 0,
-                                               np.sqrt(update_sq[weights] / param_sq[weights]), 0.0)
-        self._activation_statistics(row)
+        self._record_norms(row, optimizer)
+        if self.activations:
+            outputs = [layer.output for layer in self.activations]
+            # All activation outputs side by side, (batch, all units), reduced per unit.
+            side_by_side = np.concatenate(outputs, axis=1) if len(outputs) > 1 else outputs[0]
+            if self.unit_sums is None:
+                self._allocate_units([out.shape[1] for out in outputs])
+            self.batch_sizes[row] = side_by_side.shape[0]
+            np.add.reduce(side_by_side, axis=0, out=self.unit_sums[row])
+            np.einsum("ij,ij->j", side_by_side, side_by_side, out=self.unit_squares[row])
         self.steps += 1
 
-    def _activation_statistics(self, row: int) -> None:
-        """Mean, std and dead fraction of every activation layer's output, in a few NumPy calls.
-
-        The outputs are laid side by side, (batch, all units), and reduced per column
-        and then per layer. A unit is dead when its column of squares sums to 0,
-        that is, when it output exactly 0 for every example of the batch.
-        """
-        if not self.activations:
-            return
-        outputs = [layer.output for layer in self.activations]
-        side_by_side = np.concatenate(outputs, axis=1) if len(outputs) > 1 else outputs[0]
-        column_sums = np.add.reduce(side_by_side, axis=0)
-        column_squares = np.add.reduce(side_by_side * side_by_side, axis=0)
-        starts = self._unit_starts(outputs)
-        count = side_by_side.shape[0] * self._units
-        mean = np.add.reduceat(column_sums, starts) / count
-        mean_square = np.add.reduceat(column_squares, starts) / count
-        self.activation_mean[row] = mean
-        self.activation_std[row] = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
-        if self.relu_columns:
-            dead = np.add.reduceat(column_squares == 0, starts) / self._units
-            self.dead_fraction[row] = dead[self.relu_columns]
-
-    def _unit_starts(self, outputs) -> np.ndarray:
-        widths = [out.shape[1] for out in outputs]
-        if widths != getattr(self, "_widths", None):
-            self._widths = widths
-            self._units = np.array(widths, dtype=float)
-            self._starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.intp)
-        return self._starts
+    def _allocate_units(self, widths) -> None:
+        total = int(sum(widths))
+        self.widths = np.array(widths, dtype=float)
+        self.unit_starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.intp)
+        self.unit_sums = np.zeros((self.max_steps, total))
+        self.unit_squares = np.zeros((self.max_steps, total))
 
     def arrays(self) -> dict:
-        """The recorded rows, trimmed to the steps actually taken."""
+        """The statistics of every step taken, derived from the raw sums."""
         n = self.steps
-        return {"grad_norms": self.grad_norms[:n], "bias_grad_norms": self.bias_grad_norms[:n],
-                "update_ratios": self.update_ratios[:n],
-                "activation_mean": self.activation_mean[:n],
-                "activation_std": self.activation_std[:n],
-                "dead_fraction": self.dead_fraction[:n],
-                "layer_names": self.layer_names, "activation_names": self.activation_names,
-                "relu_names": self.relu_names}
+        weights = self.weight_columns
+        grad_sq = self.grad_squares[:n]
+        weight_sq = self.weight_squares[:n, weights]
+        scales = self.update_scales[:n, None]
+        update_sq = np.where(np.isnan(scales), self.update_squares[:n, weights],
+                             np.nan_to_num(scales) ** 2 * grad_sq[:, weights])
+        ratios = np.sqrt(np.divide(update_sq, weight_sq, out=np.zeros_like(update_sq),
+                                   where=weight_sq > 0))
+        n_act = len(self.activations)
+        mean = np.zeros((n, n_act))
+        std = np.zeros((n, n_act))
+        dead = np.zeros((n, len(self.relu_columns)))
+        if n and self.unit_sums is not None:
+            count = self.batch_sizes[:n, None] * self.widths[None, :]
+            mean = np.add.reduceat(self.unit_sums[:n], self.unit_starts, axis=1) / count
+            mean_square = np.add.reduceat(self.unit_squares[:n], self.unit_starts, axis=1) / count
+            std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
+            # A unit is dead in a step when its outputs' squares sum to 0: it output
+            # exactly 0 for every example of the batch.
+            silent = np.add.reduceat(self.unit_squares[:n] == 0, self.unit_starts, axis=1)
+            dead = (silent / self.widths)[:, self.relu_columns]
+        return {"grad_norms": np.sqrt(grad_sq[:, weights]),
+                "bias_grad_norms": np.sqrt(grad_sq[:, self.signal_columns]),
+                "update_ratios": ratios, "activation_mean": mean, "activation_std": std,
+                "dead_fraction": dead, "layer_names": self.layer_names,
+                "activation_names": self.activation_names, "relu_names": self.relu_names}
 
 
 def dead_units(model, X: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,11 +210,12 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
         for epoch in range(epochs):
             loss_sum = correct = seen = 0.0
             for batch in _batches(n, batch_size, shuffle_rng):
+                targets = y[batch]
                 scores = model.forward(X[batch], training=True)
-                value = loss.forward(scores, y[batch])
+                value = loss.forward(scores, targets)
                 if blowup_level is None:
-                    blowup_level = BLOWUP_FACTOR * max(abs(value), 1.0) if np.isfinite(value) else 0.0
-                if not np.isfinite(value) or value > blowup_level:
+                    blowup_level = BLOWUP_FACTOR * max(abs(value), 1.0) if math.isfinite(value) else 0.0
+                if not math.isfinite(value) or value > blowup_level:
                     history.diverged_at = step
                     history.diverged_loss = float(value)
                     history.message = (
@@ -222,7 +224,7 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
                         f"lower learning rate (lr={optimizer.lr:g}), batch normalization, or "
                         f"gradient clipping.")
                     break
-                model.backward(loss.backward())
+                model.backward(loss.backward(), input_grad=False)
                 optimizer.step(model)
                 if not np.isfinite(optimizer.last_grad_norm):
                     history.diverged_at = step
@@ -240,7 +242,7 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
                 loss_sum += value * size
                 seen += size
                 if loss.classification:
-                    correct += float(np.sum(scores.argmax(axis=1) == y[batch]))
+                    correct += np.count_nonzero(scores.argmax(axis=1) == targets)
             if history.diverged:
                 break
             history.loss.append(loss_sum / seen)
