@@ -121,9 +121,19 @@ class Dense(Layer):
         network has no layer below it to pass it to.
         """
         self._needs_forward("x")
+        if grad_out.dtype != self.x.dtype:
+            grad_out = grad_out.astype(self.x.dtype)
         np.matmul(self.x.T, grad_out, out=self.grads["W"])
-        np.add.reduce(grad_out, axis=0, out=self.grads["b"])
+        # The sum over the batch, written as (row of ones) @ g: one BLAS call, which on
+        # lesson-sized batches is several times faster than a NumPy reduction.
+        np.dot(self._ones(grad_out), grad_out, out=self.grads["b"])
         return grad_out @ self.params["W"].T if input_grad else None
+
+    def _ones(self, like: np.ndarray) -> np.ndarray:
+        ones = getattr(self, "_batch_ones", None)
+        if ones is None or ones.shape[0] != like.shape[0] or ones.dtype != like.dtype:
+            ones = self._batch_ones = np.ones(like.shape[0], dtype=like.dtype)
+        return ones
 
     def __repr__(self):
         return f"Dense({self.in_features} -> {self.out_features}, init={self.init!r})"

@@ -30,14 +30,14 @@ class SoftmaxCrossEntropy:
         if pred.ndim != 2 or target.shape != (pred.shape[0],):
             raise ValueError(f"SoftmaxCrossEntropy needs scores of shape (batch, classes) and "
                              f"labels of shape (batch,), but got {pred.shape} and {target.shape}.")
-        shifted = pred - pred.max(axis=1, keepdims=True)
+        shifted = pred - np.maximum.reduce(pred, axis=1, keepdims=True)
         exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
+        total = np.add.reduce(exp, axis=1, keepdims=True)
         self.probs = exp / total
         self.target = target
-        rows = np.arange(pred.shape[0])
-        log_likelihood = shifted[rows, target] - np.log(total[:, 0])
-        return float(-log_likelihood.mean())
+        n = pred.shape[0]
+        log_likelihood = shifted[np.arange(n), target] - np.log(total[:, 0])
+        return -float(np.add.reduce(log_likelihood)) / n
 
     def backward(self) -> np.ndarray:
         """dL/dz = (softmax(z) - onehot(y)) / batch."""

@@ -52,10 +52,13 @@ class Recorder:
         self.activation_names = [layer.name for layer in self.activations]
         self.relu_names = [self.activations[column].name for column in self.relu_columns]
         n_params = len(model.param_keys)
-        # Raw sums, one row per step.
-        self.grad_squares = np.zeros((max_steps, n_params))
-        self.weight_squares = np.zeros((max_steps, n_params))
-        self.update_squares = np.zeros((max_steps, n_params))
+        # Raw sums, one row per step, in the model's own dtype (no casting per step).
+        self.dtype = model.dtype
+        self.grad_squares = np.zeros((max_steps, n_params), dtype=self.dtype)
+        self.weight_squares = np.zeros((max_steps, n_params), dtype=self.dtype)
+        self.update_squares = np.zeros((max_steps, n_params), dtype=self.dtype)
+        self.scratch = (np.empty_like(model.flat_params) if model.flat_params is not None
+                        else None)
         self.update_scales = np.full(max_steps, np.nan)    # plain SGD: update = -scale * grad
         self.batch_sizes = np.zeros(max_steps)
         self.unit_sums = self.unit_squares = None       # (steps, all activation units)
@@ -70,11 +73,12 @@ class Recorder:
             return
         offsets = model.param_offsets
         grads, params = model.flat_grads, model.flat_params
-        np.add.reduceat(np.square(grads), offsets, out=self.grad_squares[row])
-        np.add.reduceat(np.square(params), offsets, out=self.weight_squares[row])
+        scratch = self.scratch
+        np.add.reduceat(np.square(grads, out=scratch), offsets, out=self.grad_squares[row])
+        np.add.reduceat(np.square(params, out=scratch), offsets, out=self.weight_squares[row])
         update = getattr(optimizer, "flat_update", None)
         if update is not None:
-            np.add.reduceat(np.square(update), offsets, out=self.update_squares[row])
+            np.add.reduceat(np.square(update, out=scratch), offsets, out=self.update_squares[row])
         else:    # plain SGD: the update was -last_scale * gradient, squared below
             self.update_scales[row] = getattr(optimizer, "last_scale", 0.0)
 
@@ -111,15 +115,15 @@ class Recorder:
         total = int(sum(widths))
         self.widths = np.array(widths, dtype=float)
         self.unit_starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.intp)
-        self.unit_sums = np.zeros((self.max_steps, total))
-        self.unit_squares = np.zeros((self.max_steps, total))
+        self.unit_sums = np.zeros((self.max_steps, total), dtype=self.dtype)
+        self.unit_squares = np.zeros((self.max_steps, total), dtype=self.dtype)
 
     def arrays(self) -> dict:
         """The statistics of every step taken, derived from the raw sums."""
         n = self.steps
         weights = self.weight_columns
-        grad_sq = self.grad_squares[:n]
-        weight_sq = self.weight_squares[:n, weights]
+        grad_sq = self.grad_squares[:n].astype(np.float64)
+        weight_sq = self.weight_squares[:n, weights].astype(np.float64)
         scales = self.update_scales[:n, None]
         update_sq = np.where(np.isnan(scales), self.update_squares[:n, weights],
                              np.nan_to_num(scales) ** 2 * grad_sq[:, weights])
@@ -131,12 +135,14 @@ class Recorder:
         dead = np.zeros((n, len(self.relu_columns)))
         if n and self.unit_sums is not None:
             count = self.batch_sizes[:n, None] * self.widths[None, :]
-            mean = np.add.reduceat(self.unit_sums[:n], self.unit_starts, axis=1) / count
-            mean_square = np.add.reduceat(self.unit_squares[:n], self.unit_starts, axis=1) / count
+            unit_sums = self.unit_sums[:n].astype(np.float64)
+            unit_squares = self.unit_squares[:n].astype(np.float64)
+            mean = np.add.reduceat(unit_sums, self.unit_starts, axis=1) / count
+            mean_square = np.add.reduceat(unit_squares, self.unit_starts, axis=1) / count
             std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
             # A unit is dead in a step when its outputs' squares sum to 0: it output
             # exactly 0 for every example of the batch.
-            silent = np.add.reduceat(self.unit_squares[:n] == 0, self.unit_starts, axis=1)
+            silent = np.add.reduceat(unit_squares == 0, self.unit_starts, axis=1)
             dead = (silent / self.widths)[:, self.relu_columns]
         return {"grad_norms": np.sqrt(grad_sq[:, weights]),
                 "bias_grad_norms": np.sqrt(grad_sq[:, self.signal_columns]),
