@@ -33,9 +33,10 @@ notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 notebooks/*.ipynb
 
-# Every lesson as HTML in html/, with the labs' saved widget state embedded.
+# Every lesson as static HTML in html/: each lab as its saved figure and numbers (no kernel or
+# network needed to view it), with the widget state still embedded.
 html: $(STAMP)
-	$(BIN)/jupyter nbconvert --to html --output-dir html notebooks/*.ipynb
+	$(BIN)/python -m nnlab.export notebooks/*.ipynb --output-dir html
 
 # Benchmarks: the engine beside PyTorch (when installed), telemetry, lab clicks, the course.
 # Prints the tables and writes benchmarks/results.json and benchmarks/RESULTS.md.

@@ -199,9 +199,12 @@ class Lab:
     # --- display ----------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        # The plain-text fallback (what a viewer without widgets, or nbval, sees): the
-        # settings and the numbers, instead of the widget tree's long repr.
+        # Fallbacks for a viewer without widgets (GitHub, `make html`, nbval): the
+        # settings and the numbers as text, instead of the widget tree's long repr,
+        # and the current figure as a plain image.
         bundle["text/plain"] = repr(self)
+        if self.output.outputs:
+            bundle["image/png"] = self.output.outputs[0]["data"]["image/png"]
         return bundle
 
     def status_text(self) -> str:
