@@ -31,7 +31,8 @@ test: $(STAMP)
 # Re-run every lesson top to bottom in a fresh kernel (cwd notebooks/), saving outputs and widget state.
 notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 notebooks/*.ipynb
+	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 \
+	    --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
 # Every lesson as static HTML in html/: each lab as its saved figure and numbers (no kernel or
 # network needed to view it), with the widget state still embedded.

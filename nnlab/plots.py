@@ -142,7 +142,6 @@ def step_epochs(history: History) -> np.ndarray:
 def loss_curves(history: History, ax=None, color=None, alpha=1.0, label_prefix=""):
     """Training loss per step (thin) and per epoch, validation loss per epoch; divergence marked."""
     ax = _axes(ax)
-    epochs = np.arange(1, len(history.loss) + 1)
     if history.diverged:   # few steps, each one worth seeing, and the one that blew up
         ax.plot(step_epochs(history), _safe_log_values(history.step_loss), color=color,
                 alpha=alpha, marker="o", markersize=4, linewidth=1,
@@ -155,11 +154,7 @@ def loss_curves(history: History, ax=None, color=None, alpha=1.0, label_prefix="
     else:
         ax.plot(step_epochs(history), _safe_log_values(history.step_loss), color=color,
                 alpha=0.3 * alpha, linewidth=0.8)
-    if history.loss:
-        ax.plot(epochs, smooth(history.loss), color=color, alpha=alpha, label=f"{label_prefix}training")
-    if history.val_loss:
-        ax.plot(epochs, smooth(history.val_loss), color=color, alpha=alpha, linestyle="--",
-                label=f"{label_prefix}validation")
+    _training_and_validation(ax, history.loss, history.val_loss, color, alpha, label_prefix)
     ax.set_yscale("log")
     _whole_decades(ax)
     ax.set_xlabel("epoch")
@@ -171,15 +166,21 @@ def loss_curves(history: History, ax=None, color=None, alpha=1.0, label_prefix="
     return ax
 
 
+def _training_and_validation(ax, training, validation, color, alpha, label_prefix):
+    """Per-epoch training (solid) and validation (dashed) curves, smoothed when long."""
+    if training:
+        ax.plot(np.arange(1, len(training) + 1), smooth(training), color=color, alpha=alpha,
+                label=f"{label_prefix}training")
+    if validation:
+        ax.plot(np.arange(1, len(validation) + 1), smooth(validation), color=color, alpha=alpha,
+                linestyle="--", label=f"{label_prefix}validation")
+
+
 def accuracy_curves(history: History, ax=None, color=None, alpha=1.0, label_prefix=""):
     """Training accuracy (training mode) and validation accuracy (evaluation mode) per epoch."""
     ax = _axes(ax)
-    epochs = np.arange(1, len(history.accuracy) + 1)
-    ax.plot(epochs, smooth(history.accuracy), color=color, alpha=alpha,
-            label=f"{label_prefix}training")
-    if history.val_accuracy:
-        ax.plot(epochs, smooth(history.val_accuracy), color=color, alpha=alpha, linestyle="--",
-                label=f"{label_prefix}validation")
+    _training_and_validation(ax, history.accuracy, history.val_accuracy, color, alpha,
+                             label_prefix)
     if history.n_classes and alpha == 1.0 and not getattr(ax, "_nnlab_chance", False):
         ax._nnlab_chance = True
         ax.axhline(1.0 / history.n_classes, color="gray", linewidth=1, linestyle=":",
