@@ -185,22 +185,12 @@ def generalization_gap(result) -> float:
     return float(np.mean(history.accuracy[-last:]) - np.mean(history.val_accuracy[-last:]))
 
 
-def final_gap_in_eval_mode(result: Outcome) -> float:
-    """Training minus validation accuracy after training, both in evaluation mode."""
-    return result.train_accuracy - result.val_accuracy
-
-
 def epochs_to_accuracy(history: History, target: float) -> int | None:
     """The first epoch whose training accuracy reaches ``target`` (None if none did)."""
     for epoch, accuracy in enumerate(history.accuracy, start=1):
         if accuracy >= target:
             return epoch
     return None
-
-
-def first_last_ratio(history: History, statistic: str = "grad_norms", step: int = 0) -> float:
-    """First Dense layer's gradient norm over the last one's at ``step`` (0: at initialisation)."""
-    return history.first_last_ratio(step, statistic)
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA, STATISTICS, smooth, step_epochs
+from .plots import (BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA, STATISTICS, decades, smooth,
+                    step_epochs)
 
 THIRD_PANELS = ("accuracy", "dead", "weight_change")
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -33,22 +34,6 @@ def _power_of_ten(value, _position=None) -> str:
         return ""
     exponent = int(round(np.log10(value)))
     return "1" if exponent == 0 else "10" + str(exponent).translate(_SUPERSCRIPT)
-
-
-def _positive(values) -> np.ndarray:
-    values = np.asarray(values, dtype=float)
-    return values[np.isfinite(values) & (values > 0)]
-
-
-def _decades(values, minimum_span: int = 1) -> tuple[float, float]:
-    """Log-axis limits at whole powers of ten around ``values``."""
-    values = _positive(values)
-    if values.size == 0:
-        return 1e-3, 1.0
-    low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
-    if high - low < minimum_span:
-        high = low + minimum_span
-    return 10.0 ** low, 10.0 ** high
 
 
 class _RunArtists:
@@ -258,16 +243,16 @@ class LabFigure:
             for ax in ([grad_ax, third_ax] if self.third == "weight_change" else [grad_ax]):
                 ax.set_xticks(ticks)
                 ax.set_xlim(0.6, n_layers + 0.4)
-        grad_ax.set_ylim(*_decades(np.concatenate(
+        grad_ax.set_ylim(*decades(np.concatenate(
             [getattr(h, self.statistic)[self.gradient_row:][:1].ravel() for h in histories])))
         losses = np.concatenate([np.concatenate([h.step_loss, h.loss, h.val_loss,
                                                  [h.diverged_loss]]) for h in histories])
-        loss_ax.set_ylim(*_decades(losses))
+        loss_ax.set_ylim(*decades(losses))
         last_epoch = max(max(h.epochs, (h.diverged_at or 0) / max(h.steps_per_epoch, 1))
                          for h in histories)
         loss_ax.set_xlim(0, max(last_epoch, 1) * 1.02)
         if self.third == "weight_change":
-            third_ax.set_ylim(*_decades(np.concatenate([current.weight_change,
+            third_ax.set_ylim(*decades(np.concatenate([current.weight_change,
                                                         reference.weight_change])))
         else:
             third_ax.set_xlim(0, max(last_epoch, 1) * 1.02)

@@ -79,16 +79,29 @@ def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_n
     return ax
 
 
+def positive_values(values) -> np.ndarray:
+    """The finite, positive entries: the ones a log axis can show."""
+    values = np.asarray(values, dtype=float).ravel()
+    return values[np.isfinite(values) & (values > 0)]
+
+
+def decades(values, minimum_span: int = 1) -> tuple[float, float]:
+    """Log-axis limits at whole powers of ten around ``values`` (1e-3 to 1 if none is positive)."""
+    values = positive_values(values)
+    if values.size == 0:
+        return 1e-3, 1.0
+    low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
+    if high - low < minimum_span:
+        high = low + minimum_span
+    return 10.0 ** low, 10.0 ** high
+
+
 def _whole_decades(ax):
     """Stretch a log axis to whole powers of ten, so it always shows labelled major ticks."""
-    values = [value for line in ax.get_lines()
-              for value in np.asarray(line.get_ydata(), dtype=float).ravel()
-              if np.isfinite(value) and value > 0]
-    if values:
-        low, high = np.floor(np.log10(min(values))), np.ceil(np.log10(max(values)))
-        if high - low < 1:
-            high = low + 1
-        ax.set_ylim(10 ** low, 10 ** high)
+    values = positive_values(np.concatenate(
+        [np.asarray(line.get_ydata(), dtype=float).ravel() for line in ax.get_lines()] or [[]]))
+    if values.size:
+        ax.set_ylim(*decades(values))
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
     ax.yaxis.set_minor_formatter(NullFormatter())
 
