@@ -8,10 +8,8 @@ STAMP    := $(VENV)/.installed-stamp
 LAB_ARGS ?=
 # JupyterLab refuses to start as root unless told it is fine (containers, CI, JupyterHub images).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
-# One BLAS thread: lesson-sized nets are faster that way, and the numbers are reproducible.
-export OPENBLAS_NUM_THREADS := 1
-export OMP_NUM_THREADS := 1
-export MKL_NUM_THREADS := 1
+# One BLAS thread (faster for lesson-sized nets, and reproducible): `import nnlab` sets it,
+# before NumPy loads (nnlab.ONE_BLAS_THREAD; tests/conftest.py imports nnlab first).
 
 .PHONY: lab test install notebooks html bench clean
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import os
 
-# One BLAS thread, as the Makefile sets it: this must happen before NumPy is imported.
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+import nnlab  # noqa: F401  first: it sets one BLAS thread before NumPy is imported
 
 import argparse        # noqa: E402
 import contextlib      # noqa: E402

@@ -27,8 +27,7 @@ import subprocess
 import sys
 import time
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+import nnlab  # noqa: F401,E402  before NumPy: it sets one BLAS thread
 
 LAB_NAMES = ("vanishing", "exploding", "dead_relu", "dropout", "batchnorm", "playground")
 

@@ -10,23 +10,38 @@ per-layer telemetry that makes vanishing, exploding and dead gradients visible.
 """
 
 import os
+import sys as _sys
 
 # One BLAS thread, unless you chose otherwise: for lesson-sized nets the threads'
 # start-up costs more than they save (a 6 x 64 net trains about twice as fast),
 # and the numbers stay identical from run to run and machine to machine. It only
 # takes effect when nnlab is imported before NumPy, as the lessons do.
-for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+# This is the one place the setting is written: the Makefile, the benchmarks and the
+# browser tests' Jupyter server all take it from here.
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+for _variable, _value in ONE_BLAS_THREAD.items():
+    os.environ.setdefault(_variable, _value)
 
-from . import datasets  # noqa: E402  (after the thread setting, on purpose)
+from .engine import datasets  # noqa: E402  (after the thread setting, on purpose)
+from .engine import gradcheck as _gradcheck_module
+from .engine import layers, losses, models, optim, progress, telemetry, training
+from .engine.gradcheck import gradcheck, relative_error
+from .engine.layers import BatchNorm, Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
+from .engine.losses import MeanSquaredError, SoftmaxCrossEntropy
+from .engine.models import Sequential, mlp
+from .engine.optim import SGD
+from .engine.telemetry import Recorder, dead_units
+from .engine.training import History, evaluate, train
 from .diagnosis import Diagnosis, Finding, diagnose
-from .gradcheck import gradcheck, relative_error
-from .layers import BatchNorm, Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
-from .losses import MeanSquaredError, SoftmaxCrossEntropy
-from .models import Sequential, mlp
-from .optim import SGD
-from .telemetry import Recorder, dead_units
-from .training import History, evaluate, train
+from .notebook_progress import WidgetProgress as _WidgetProgress
+
+progress.NOTEBOOK_BAR = _WidgetProgress
+
+# The engine's modules were once top-level (nnlab.layers, nnlab.training, ...):
+# those names keep working, as aliases of the modules in nnlab/engine/.
+for _module in (datasets, layers, losses, models, optim, progress, telemetry, training,
+                _gradcheck_module):
+    _sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[1]}"] = _module
 
 __version__ = "0.1.0"
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .training import History
+from .engine.training import History
 
 # ---------------------------------------------------------------------------
 # Thresholds: each a rule of thumb, with where it comes from
@@ -777,7 +777,7 @@ def diagnose(history: History, *, model=None, data=None) -> Diagnosis:
     if data is not None:
         input_scales = _guard(notes, "the input scales", lambda: _input_scales(data))
         if model is not None:
-            from .telemetry import dead_units
+            from .engine.telemetry import dead_units
             X = data[0] if isinstance(data, (tuple, list)) else data
             whole_set = _guard(notes, "dead units on the training set",
                                lambda: dead_units(model, X))

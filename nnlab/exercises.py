@@ -32,11 +32,10 @@ from typing import Callable
 import numpy as np
 
 from . import experiments
-from .experiments import CASES, Experiment, generalization_gap, hidden_dead_fraction
-from .labs import LEARNING_RATES
-from .layers import BatchNorm, Dense, Dropout, ReLU, Sigmoid
-from .losses import SoftmaxCrossEntropy
-from .models import mlp
+from .experiments import CASES, LEARNING_RATES, Experiment, generalization_gap, hidden_dead_fraction
+from .engine.layers import BatchNorm, Dense, Dropout, ReLU, Sigmoid
+from .engine.losses import SoftmaxCrossEntropy
+from .engine.models import mlp
 
 RIGHT = "right"
 WRONG = "wrong"

@@ -17,12 +17,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import datasets
-from ._checks import check_choice
-from .models import mlp
-from .optim import SGD
-from .telemetry import dead_units
-from .training import History, evaluate, train
+from .engine import datasets
+from .engine._checks import check_choice
+from .engine.models import mlp
+from .engine.optim import SGD
+from .engine.telemetry import dead_units
+from .engine.training import History, evaluate, train
+
+# The learning rates a lab's slider offers (a lesson's own rate is added to them).
+LEARNING_RATES = (0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 @dataclass(frozen=True)

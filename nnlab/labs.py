@@ -29,13 +29,12 @@ from IPython.display import Image
 
 from . import experiments, plots
 from .labfigure import LabFigure
-from .experiments import Experiment, Outcome
+from .experiments import LEARNING_RATES, Experiment, Outcome
 
 # PNGs kept per lab for revisited settings (about 70 kB each).
 FIGURE_CACHE_SIZE = 64
 
 DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10)
-LEARNING_RATES = (0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 INIT_SCALES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0)
 
 

@@ -14,7 +14,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullFormatter
 
-from .training import History
+from .engine.training import History
 
 BROKEN_COLOR = "#d62728"    # red: the failure
 FIXED_COLOR = "#1f77b4"     # blue: the remedy
@@ -116,26 +116,6 @@ def _format_layer_axis(ax, history, statistic, step=0):
     ax.set_ylabel(STATISTICS.get(statistic, statistic))
     ax.set_title("Gradient magnitude per layer" + ("" if step == 0 else f" (step {step})"))
     ax.grid(True, which="major", alpha=0.3)
-
-
-def gradient_heatmap(history: History, statistic: str = "grad_norms", ax=None):
-    """Layers x steps heat map of log10 gradient magnitude over the whole run."""
-    ax = _axes(ax, figsize=(6, 3))
-    rows = getattr(history, statistic)
-    if rows.size == 0:
-        ax.text(0.5, 0.5, "no steps recorded", ha="center", va="center", transform=ax.transAxes)
-        return ax
-    with np.errstate(divide="ignore", invalid="ignore"):
-        image = np.log10(_safe_log_values(rows.T))
-    mesh = ax.imshow(image, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest",
-                     extent=(-0.5, rows.shape[0] - 0.5, 0.5, rows.shape[1] + 0.5))
-    colorbar = ax.figure.colorbar(mesh, ax=ax)
-    colorbar.set_label("log10 " + STATISTICS.get(statistic, statistic).split(" ")[0])
-    ax.set_xlabel("training step")
-    ax.set_ylabel("Dense layer (1 = input side)")
-    ax.set_title("Gradient magnitude over training")
-    _mark_divergence(ax, history, per="step")
-    return ax
 
 
 def _mark_divergence(ax, history: History, per: str = "epoch"):

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+import nnlab
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # NNLAB_BROWSER_NOTEBOOKS: test another notebooks folder (e.g. for timing the harness).
 NOTEBOOKS_DIR = Path(os.environ.get("NNLAB_BROWSER_NOTEBOOKS") or REPO_ROOT / "notebooks")
@@ -230,9 +232,7 @@ def jupyter_server(chromium_path, tmp_path_factory):
         IPYTHONDIR=str(home / ".ipython"),
         MPLCONFIGDIR=str(base / "mpl"),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-        OPENBLAS_NUM_THREADS="1",
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
+        **nnlab.ONE_BLAS_THREAD,
         PYTHONUNBUFFERED="1",
     )
 

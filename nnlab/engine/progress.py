@@ -1,6 +1,7 @@
-"""A progress bar that suits where it runs: a widget in a notebook, a text line in a terminal.
+"""A progress bar that suits where it runs: a text line in a terminal, a widget in a notebook.
 
-ipywidgets is imported only when a bar is actually shown in a notebook.
+The widget bar lives in the course (``nnlab/notebook_progress.py``); the engine
+only holds the slot ``NOTEBOOK_BAR`` that the course fills in.
 """
 
 from __future__ import annotations
@@ -40,25 +41,12 @@ class TextProgress:
         self.stream.flush()
 
 
-class WidgetProgress:
-    """An ``IntProgress`` bar and a label, displayed in the notebook."""
-
-    def __init__(self, total: int, description: str):
-        import ipywidgets
-        from IPython.display import display
-        self.bar = ipywidgets.IntProgress(min=0, max=total, value=0, description=description)
-        self.label = ipywidgets.Label("")
-        display(ipywidgets.HBox([self.bar, self.label]))
-
-    def update(self, done: int, text: str = "") -> None:
-        self.bar.value = done
-        self.label.value = text
-
-    def close(self, text: str = "") -> None:
-        if text:
-            self.label.value = text
-        self.bar.bar_style = "danger" if "diverged" in text else "success"
+# The bar used inside a notebook. The engine knows no widgets: the course (nnlab/__init__)
+# sets this to its widget bar; until then a notebook gets the text bar too.
+NOTEBOOK_BAR = None
 
 
 def progress_bar(total: int, description: str = "training"):
-    return WidgetProgress(total, description) if _in_notebook() else TextProgress(total, description)
+    if NOTEBOOK_BAR is not None and _in_notebook():
+        return NOTEBOOK_BAR(total, description)
+    return TextProgress(total, description)
