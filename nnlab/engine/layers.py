@@ -35,6 +35,10 @@ class Layer:
     def __call__(self, x, training: bool = True):
         return self.forward(x, training=training)
 
+    def param_shapes(self) -> dict:
+        """The shape each parameter must have (a model checks it when it packs them)."""
+        return {key: value.shape for key, value in self.params.items()}
+
     def _needs_forward(self, attribute: str):
         if getattr(self, attribute, None) is None:
             raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
@@ -101,6 +105,9 @@ class Dense(Layer):
                        "b": np.full(self.out_features, bias, dtype=dtype)}
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
         self.x = None
+
+    def param_shapes(self) -> dict:
+        return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
 
     def forward(self, x, training=True):
         if x.ndim != 2 or x.shape[1] != self.in_features:
@@ -310,6 +317,9 @@ class BatchNorm(Layer):
         self.x_hat = None         # the normalized input of the last pass, before gamma and beta
         self.inv_std = None
         self.training = True
+
+    def param_shapes(self) -> dict:
+        return {"gamma": (self.num_features,), "beta": (self.num_features,)}
 
     def forward(self, x, training=True):
         if x.ndim != 2 or x.shape[1] != self.num_features:
