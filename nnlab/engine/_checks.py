@@ -47,7 +47,7 @@ def check_number(name: str, value, *, low=None, high=None, low_open=False,
         right = ")" if high_open else "]"
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
-        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, but got {value!r}.")
+        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, but got {_show(value)}.")
     return int(value) if integer else float(value)
 
 
@@ -150,6 +150,8 @@ MEMORY_LIMIT = 2 * 1024 ** 3
 
 def format_bytes(nbytes: float) -> str:
     """``1536`` -> ``'1.5 KB'``; ``3.2e9`` -> ``'3.0 GB'`` (powers of 1024)."""
+    if nbytes >= 1024 ** 6:
+        return "1 EB or more"
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
         if nbytes < 1024 or unit == "TB":
             return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
@@ -160,6 +162,6 @@ def format_bytes(nbytes: float) -> str:
 def check_memory(what: str, nbytes: float, advice: str) -> None:
     """Refuse ``what`` if its arrays would need more than :data:`MEMORY_LIMIT`."""
     if nbytes > MEMORY_LIMIT:
-        raise ValueError(f"{what} would need about {format_bytes(nbytes)} of memory, more "
+        raise ValueError(f"{what} would need an estimated {format_bytes(nbytes)} of memory, more "
                          f"than the {format_bytes(MEMORY_LIMIT)} nnlab allows (a learner's "
                          f"kernel typically has 1-2 GB). {advice}")

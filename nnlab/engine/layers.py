@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_choice, check_dtype, check_number, check_rng, _show
+from ._checks import check_choice, check_dtype, check_memory, check_number, check_rng, _show
+
+# The widest layer nnlab builds (a million units); memory is checked separately.
+MAX_WIDTH = 10 ** 6
 
 
 class Layer:
@@ -93,8 +96,14 @@ class Dense(Layer):
     def __init__(self, in_features: int, out_features: int, init="he", bias: float = 0.0,
                  rng=None, dtype=np.float64):
         super().__init__()
-        self.in_features = check_number("in_features", in_features, low=1, integer=True)
-        self.out_features = check_number("out_features", out_features, low=1, integer=True)
+        self.in_features = check_number("in_features", in_features, low=1, high=MAX_WIDTH,
+                                        integer=True)
+        self.out_features = check_number("out_features", out_features, low=1, high=MAX_WIDTH,
+                                         integer=True)
+        # drawn in float64, then cast: about three copies of the weights at once
+        check_memory(f"Dense({self.in_features}, {self.out_features})",
+                     24 * self.in_features * self.out_features,
+                     "Use a narrower layer (lesson nets have tens to hundreds of units).")
         self.init = init
         bias = check_number("bias", bias)
         dtype = check_dtype("dtype", dtype)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_choice, check_dtype, check_memory, check_number, check_rng
-from .layers import ACTIVATIONS, Activation, BatchNorm, Dense, Dropout, Layer, ReLU, LeakyReLU
+from ._checks import _show, check_choice, check_dtype, check_memory, check_number, check_rng
+from .layers import (ACTIVATIONS, MAX_WIDTH, Activation, BatchNorm, Dense, Dropout, Layer,
+                     LeakyReLU, ReLU)
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,14 +230,15 @@ def mlp(sizes, activation: str = "relu", init="he", batchnorm: bool = False,
     if not isinstance(sizes, list) or len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output width, such as "
                          f"[2, 16, 2], but got {sizes!r}.")
-    sizes = [check_number(f"sizes[{i}]", s, low=1, integer=True) for i, s in enumerate(sizes)]
+    sizes = [check_number(f"sizes[{i}]", s, low=1, high=MAX_WIDTH, integer=True)
+             for i, s in enumerate(sizes)]
     check_choice("activation", activation, tuple(ACTIVATIONS))
     dropout = check_number("dropout", dropout, low=0.0, high=1.0)
     dtype = check_dtype("dtype", dtype)
     rng = check_rng("seed", seed)
     weights = sum(fan_in * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
     # the weights are drawn in float64, then cast and packed: about 3 copies at once
-    check_memory(f"mlp({sizes})", 8 * weights * 3,
+    check_memory(f"mlp({_show(sizes)})", 8 * weights * 3,
                  "Use fewer or narrower layers (lesson nets have a few thousand weights).")
     layers: list[Layer] = []
     for fan_in, fan_out in zip(sizes[:-2], sizes[1:-1]):

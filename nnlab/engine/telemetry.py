@@ -60,7 +60,7 @@ class Recorder:
     ``stride`` steps, the smallest stride whose rows fit in ``budget`` bytes.
     """
 
-    def __init__(self, model, max_steps: int, budget: int = TELEMETRY_BUDGET):
+    def __init__(self, model, max_steps: int, budget: int | None = None):
         self.model = model
         packed = model.parameters()
         dense = [(index, layer) for index, layer in enumerate(model.layers)
@@ -84,6 +84,7 @@ class Recorder:
         self.widths = np.array(widths, dtype=np.intp)
         self.unit_starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.intp)
 
+        budget = TELEMETRY_BUDGET if budget is None else budget
         self.stride = -(-max_steps // max(1, budget // row_bytes(model))) if max_steps else 1
         rows = -(-max_steps // self.stride)
         n_params, units = len(packed.keys), int(sum(widths))

@@ -245,20 +245,21 @@ def _check_optimizer(optimizer, lr):
     return optimizer
 
 
-def _check_run_memory(model, batch_size, total_steps, optimizer, telemetry) -> None:
+def _check_run_memory(model, epochs, batch_size, total_steps, optimizer, telemetry) -> None:
     """Refuse at once a run whose arrays would not fit a learner's kernel."""
     itemsize = model.dtype.itemsize
-    parameters = model.parameter_count() * itemsize * (3 if getattr(optimizer, "momentum", 0) else 2)
+    copies = 3 if getattr(optimizer, "momentum", 0) else 2     # values, gradients, velocity
+    parameters = model.parameter_count() * itemsize * copies
     # each layer's output, its cache and its gradient, for one batch
     widths = sum(getattr(layer, "out_features", 0) for layer in model.layers)
     activations = 3 * batch_size * (widths + sum(model.activation_widths())) * itemsize
     per_step = 16 * total_steps               # step_loss and global_grad_norm
     rows = min(total_steps * row_bytes(model), TELEMETRY_BUDGET) if telemetry else 0
-    check_memory(f"This run ({total_steps:,} steps of batch {batch_size}, "
-                 f"{model.parameter_count():,} parameters)",
+    check_memory(f"train(epochs={epochs:,}, batch_size={batch_size:,}) on this model "
+                 f"({total_steps:,} steps, {model.parameter_count():,} parameters)",
                  parameters + activations + per_step + rows,
-                 f"Use fewer epochs or a smaller network or batch (the per-step loss alone "
-                 f"takes {format_bytes(per_step)}).")
+                 f"Use fewer epochs (the per-step loss alone takes {format_bytes(per_step)}), "
+                 "or a smaller network or batch.")
 
 
 @dataclass(eq=False)
@@ -350,7 +351,7 @@ def _start(model, X, y, *, epochs, batch_size, lr, optimizer, loss, val, seed, t
     batch_size = min(batch_size, X.shape[0])
     steps_per_epoch = _steps_per_epoch(X.shape[0], batch_size)
     total_steps = epochs * steps_per_epoch
-    _check_run_memory(model, batch_size, total_steps, optimizer, telemetry)
+    _check_run_memory(model, epochs, batch_size, total_steps, optimizer, telemetry)
     shuffle_rng, dropout_rng = check_rng("seed", seed).spawn(2)
     for layer in model.layers:
         if isinstance(layer, Dropout):
