@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -362,6 +363,8 @@ def test_an_interrupt_still_stops_a_loop_of_runs():
 def test_the_interrupt_is_documented_where_learners_look():
     assert "nnlab.last_history" in nnlab.train.__doc__
     assert "interrupt" in nnlab.train.__doc__.lower()
+    lesson = (Path(__file__).parents[1] / "notebooks" / "00_backpropagation.ipynb").read_text()
+    assert "Kernel > Interrupt" in lesson and "nnlab.last_history" in lesson
 
 
 # --------------------------------------------------------------------------- memory
