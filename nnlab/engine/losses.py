@@ -42,18 +42,21 @@ class SoftmaxCrossEntropy:
             raise TypeError(f"target must hold integer class labels (0, 1, ...), but its dtype "
                             f"is {target.dtype}; pass target.astype(int) if they are whole "
                             "numbers.")
-        # (NumPy would read label -1 as the last class, and fail on one too large)
-        if target.min() < 0 or target.max() >= pred.shape[1]:
+        shifted = pred - np.maximum.reduce(pred, axis=1, keepdims=True)
+        n = pred.shape[0]
+        try:
+            if target.min() < 0:      # NumPy would read label -1 as the last class
+                raise IndexError
+            picked = shifted[np.arange(n), target]     # (a label too large fails here)
+        except IndexError:
             raise ValueError(f"target must hold labels in [0, {pred.shape[1] - 1}] for "
                              f"{pred.shape[1]} classes, but saw labels from {target.min()} to "
-                             f"{target.max()}.")
-        shifted = pred - np.maximum.reduce(pred, axis=1, keepdims=True)
+                             f"{target.max()}.") from None
         exp = np.exp(shifted)
         total = np.add.reduce(exp, axis=1, keepdims=True)
         self.probs = exp / total
         self.target = target
-        n = pred.shape[0]
-        log_likelihood = shifted[np.arange(n), target] - np.log(total[:, 0])
+        log_likelihood = picked - np.log(total[:, 0])
         return -float(np.add.reduce(log_likelihood)) / n
 
     def backward(self) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from typing import NamedTuple
@@ -21,13 +22,17 @@ class StepRecord(NamedTuple):
     ``update``: the change applied to the packed parameters (with momentum, the
     velocity), or None when it was exactly ``-scale * gradient`` (plain SGD, or a
     skipped step). For a model without ``parameters()`` it is the dict
-    ``{(layer index, name): update}``.
+    ``{(layer index, name): update}``. ``parameters``: the packed parameters the
+    step read and changed (the model's :class:`~nnlab.engine.models.Parameters`;
+    None for a model without ``parameters()``), so whoever reports on the step
+    reads exactly the arrays the optimizer used.
     """
 
     grad_norm: float
     scale: float
     clipped: bool
     update: np.ndarray | dict | None    # (a small immutable record, cheap to make every step)
+    parameters: object = None
 
     @property
     def applied(self) -> bool:
@@ -35,6 +40,13 @@ class StepRecord(NamedTuple):
 
 
 SKIPPED = StepRecord(grad_norm=float("nan"), scale=0.0, clipped=False, update=None)
+
+
+@functools.lru_cache(maxsize=None)
+def _safe_range(dtype: np.dtype) -> tuple[float, float]:
+    """Sums of squares safely inside ``dtype``'s range (far from overflow and denormals)."""
+    info = np.finfo(dtype)
+    return float(info.tiny) * 2.0 ** info.nmant, float(info.max) / 2.0 ** info.nmant
 
 
 def global_norm(grads: np.ndarray) -> float:
@@ -46,8 +58,8 @@ def global_norm(grads: np.ndarray) -> float:
     largest entry first, in float64. Infinite or NaN entries give inf or nan.
     """
     squared = float(np.vdot(grads, grads))
-    info = np.finfo(grads.dtype)
-    if info.tiny * 2.0 ** info.nmant < squared < info.max / 2.0 ** info.nmant:
+    low, high = _safe_range(grads.dtype)
+    if low < squared < high:
         return math.sqrt(squared)
     biggest = float(np.max(np.abs(grads))) if grads.size else 0.0
     if biggest == 0.0 or not math.isfinite(biggest):
@@ -118,7 +130,7 @@ class SGD:
         values, grads = packed.values, packed.grads
         norm = global_norm(grads)
         if not math.isfinite(norm):
-            self.last_step = StepRecord(norm, 0.0, False, None)
+            self.last_step = StepRecord(norm, 0.0, False, None, packed)
             return self.last_step    # never applied; train() reports the divergence
         scale, clipped = self._scale(norm)
         update = None
@@ -132,12 +144,13 @@ class SGD:
             update = velocity
         else:
             values -= scale * grads
-        self.last_step = StepRecord(norm, scale, clipped, update)
+        self.last_step = StepRecord(norm, scale, clipped, update, packed)
         return self.last_step
 
     def _own(self, model, layout) -> None:
         """Start from zero velocity on a new model, or on one whose layers changed."""
-        if self._owner is None or self._owner() is not model or self._layout != layout:
+        if self._owner is None or self._owner() is not model or (
+                self._layout is not layout and self._layout != layout):
             self.velocity = {}
             self._owner = weakref.ref(model)
             self._layout = layout

@@ -104,7 +104,8 @@ class Recorder:
         self.epoch_dead = []                            # one row per finished epoch
 
     def record(self, step) -> None:
-        """Read one step's raw sums, after backward and the optimizer's ``step``."""
+        """Read one step's raw sums, after backward and the optimizer's ``step``
+        (``step`` is the :class:`~nnlab.engine.optim.StepRecord` it returned)."""
         keep = self.steps % self.stride == 0
         row = self.kept
         if keep:
@@ -123,7 +124,9 @@ class Recorder:
 
     def _record_norms(self, row: int, step) -> None:
         """Per parameter: norms of the gradient, the values and the update."""
-        packed = self.model.parameters()
+        packed = step.parameters     # the very arrays the optimizer read and changed
+        if packed is None:
+            packed = self.model.parameters()
         norms = self.norms[row]
         flats = (packed.grads, packed.values, step.update)
         for flat, out in zip(flats, norms):
