@@ -161,6 +161,15 @@ def test_appending_layers_trains_them():
     assert history.activation_names == ["relu1", "relu2"]
 
 
+def test_appended_layers_train_without_telemetry_too():
+    model = net(sizes=(2, 8, 4))
+    model.layers += [ReLU(), Dense(4, 2, rng=3)]
+    before = model.layers[-1].params["W"].copy()
+    history = run(model, telemetry=False)
+    assert not np.array_equal(model.layers[-1].params["W"], before)
+    assert history.steps == 9 and history.grad_norms.shape == (0, 0)
+
+
 def test_removing_layers():
     model = net(sizes=(2, 8, 8, 2))
     del model.layers[2:4]                                   # dense2 and relu2

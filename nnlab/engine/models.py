@@ -78,9 +78,12 @@ class Sequential:
         return self._packed
 
     def _views_current(self) -> bool:
-        for layer, key, value, grad in self._views:
-            if layer.params.get(key) is not value or layer.grads.get(key) is not grad:
-                return False
+        try:
+            for layer, key, value, grad in self._views:
+                if layer.params[key] is not value or layer.grads[key] is not grad:
+                    return False
+        except (KeyError, TypeError, AttributeError):    # a parameter or a dict went missing
+            return False
         return True
 
     def _pack(self) -> None:

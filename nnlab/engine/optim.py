@@ -125,8 +125,10 @@ class SGD:
         # Every parameter lives in one flat array (see Sequential.parameters):
         # the same rule as _step_each below, in a handful of NumPy calls.
         packed = model.parameters()
-        self._own(model, packed.layout)
-        self.updates = {}
+        if not (self._layout is packed.layout and self._owner() is model):
+            self._own(model, packed.layout)
+        if self.updates:
+            self.updates = {}
         values, grads = packed.values, packed.grads
         norm = global_norm(grads)
         if not math.isfinite(norm):

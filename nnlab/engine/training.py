@@ -314,6 +314,7 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     # (everything the run is made of is here: run.model, run.optimizer, run.loss,
     # run.X, run.y, run.batch_size)
     bar = _progress(progress, epochs)
+    interrupted = False
     try:
         with np.errstate(all="ignore"):   # blow-ups are detected and reported, not warned about
             for epoch in range(epochs):
@@ -323,13 +324,12 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
                 if bar is not None:
                     bar.update(epoch + 1, f"loss {run.history.loss[-1]:.4f}")
     except KeyboardInterrupt:
-        _finish(run, interrupted=True)
-        if bar is not None:
-            bar.close(run.history.message)
-        raise TrainingInterrupted(run.history) from None
-    _finish(run)
+        interrupted = True
+    _finish(run, interrupted)
     if bar is not None:
         bar.close(run.history.message)
+    if interrupted:
+        raise TrainingInterrupted(run.history) from None
     return run.history
 
 
