@@ -314,14 +314,16 @@ def test_float32_telemetry_near_the_float32_limits():
 
 
 def test_float32_telemetry_of_a_nearly_constant_layer():
-    """Outputs 1000 +- 0.01: E[x^2] - E[x]^2 in float32 loses the spread entirely."""
+    """Outputs 1000 +- 0.005: E[x^2] - E[x]^2 summed in float32 loses the spread entirely."""
     model = nnlab.Sequential([Dense(2, 16, dtype=np.float32, bias=1000.0), ReLU(),
                               Dense(16, 2, dtype=np.float32)])
     model.layers[0].params["W"] *= np.float32(0.01)
     arrays, _ = recorded(model, X.astype(np.float32), Y)
     output = model.layers[1].output.astype(np.float64)
     assert 1e-4 < output.std() < 1e-1
-    np.testing.assert_allclose(arrays["activation_std"][0], [output.std()], rtol=1e-6)
+    # float64 sums of float32 data: the spread survives to a few parts in 1e5 at a mean
+    # 2e5 times the spread (summed in float32, as before, it read 0.42 for 0.0047)
+    np.testing.assert_allclose(arrays["activation_std"][0], [output.std()], rtol=1e-4)
     np.testing.assert_allclose(arrays["activation_mean"][0], [output.mean()], rtol=1e-9)
 
 

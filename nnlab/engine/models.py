@@ -191,11 +191,12 @@ class Sequential:
 
     @property
     def in_features(self) -> int:
-        return self.dense_layers[0].in_features
+        return next(layer for layer in self.layers if isinstance(layer, Dense)).in_features
 
     @property
     def out_features(self) -> int:
-        return self.dense_layers[-1].out_features
+        return next(layer for layer in reversed(self.layers)
+                    if isinstance(layer, Dense)).out_features
 
     @property
     def dtype(self) -> np.dtype:
@@ -203,7 +204,7 @@ class Sequential:
 
     def check_trainable(self, name: str = "model") -> None:
         """A model ``train`` and ``evaluate`` can use: at least one Dense layer."""
-        if not self.dense_layers:
+        if not any(isinstance(layer, Dense) for layer in self.layers):
             raise ValueError(f"{name} has no Dense layer ({self!r}), so it has no input or "
                              "output width and nothing to train. Add a Dense layer, or "
                              "build one with nnlab.mlp.")

@@ -8,12 +8,12 @@ and writes one row. The training loop, the plots, the labs, ``diagnose`` and
 the tests all read those same rows from the History.
 
 To stay cheap on small nets, where every NumPy call costs more than its
-arithmetic, a step only stores raw sums (squared norms per parameter; per unit,
-the sum of its outputs and the sum of squared deviations from their batch mean);
+arithmetic, a step only stores raw sums (norms per parameter; per unit, the sum
+of its outputs and of their squares);
 the statistics are derived from them for all steps at once, in :meth:`Recorder.arrays`.
 The sums are taken in float64 whatever the model's dtype, so a float32 model's
 statistics neither overflow near the float32 limits nor lose a nearly constant
-layer's spread to cancellation (``E[x^2] - E[x]^2`` would).
+layer's spread to cancellation (``E[x^2] - E[x]^2`` summed in float32 would).
 
 Memory: the rows stay under :data:`TELEMETRY_BUDGET` (200 MB). A run with more
 steps than fit keeps every k-th step (k as small as fits), and the History's
@@ -95,7 +95,7 @@ class Recorder:
         self.update_scales = np.full(rows, np.nan)    # plain SGD: update = -scale * grad
         self.batch_sizes = np.zeros(rows)
         self.unit_sums = np.zeros((rows, units))        # per unit: sum of its outputs
-        self.unit_spreads = np.zeros((rows, units))     # sum of (output - unit's batch mean)^2
+        self.unit_squares = np.zeros((rows, units))     # and of their squares
         self.spare = np.zeros((2, units))               # the sums of a step that is not kept
         self.steps = 0                                  # steps seen
         self.kept = 0                                   # rows written
@@ -111,14 +111,14 @@ class Recorder:
         if keep:
             self._record_norms(row, step)
         if self.activations:
-            sums, spreads = ((self.unit_sums[row], self.unit_spreads[row]) if keep
+            sums, squares = ((self.unit_sums[row], self.unit_squares[row]) if keep
                              else self.spare)
-            batch = self._record_units(sums, spreads)
+            batch = self._record_units(sums, squares)
             if keep:
                 self.batch_sizes[row] = batch
             if self.stride > 1:
                 np.logical_or(self.epoch_active, sums, out=self.epoch_active)
-                np.logical_or(self.epoch_active, spreads, out=self.epoch_active)
+                np.logical_or(self.epoch_active, squares, out=self.epoch_active)
         self.kept += keep
         self.steps += 1
 
@@ -140,18 +140,17 @@ class Recorder:
                 if flat is not None:
                     out[:] = [global_norm(part) for part in np.split(flat, packed.starts[1:])]
 
-    def _record_units(self, sums: np.ndarray, spreads: np.ndarray) -> int:
-        """Per unit, the sum of its outputs over the batch and the sum of squared
-        deviations from its batch mean (no cancellation, unlike sum of squares)."""
+    def _record_units(self, sums: np.ndarray, squares: np.ndarray) -> int:
+        """Per unit, the sum of its outputs over the batch and the sum of their squares,
+        in float64: no overflow near the float32 limits, and E[x^2] - E[x]^2 keeps a
+        float32 layer's spread (float64 carries 29 more bits than the data)."""
         outputs = [layer.output for layer in self.activations]
         # All activation outputs side by side in float64, (batch, all units), reduced per
         # unit (one cast while copying is cheaper than casting in every reduction).
         side_by_side = np.concatenate(outputs, axis=1, dtype=np.float64)
-        batch = side_by_side.shape[0]
         np.add.reduce(side_by_side, axis=0, out=sums)
-        side_by_side -= sums / batch
-        np.einsum("ij,ij->j", side_by_side, side_by_side, out=spreads)
-        return batch
+        np.einsum("ij,ij->j", side_by_side, side_by_side, out=squares)
+        return side_by_side.shape[0]
 
     def _dead_share(self, silent: np.ndarray) -> np.ndarray:
         """Share of silent units per ReLU-family layer, from (..., all units) flags."""
@@ -161,15 +160,15 @@ class Recorder:
     def end_epoch(self) -> None:
         """Close an epoch: record which units never fired on any example it saw.
 
-        A unit's outputs over a batch are all exactly 0 when their sum and their
-        spread are both 0."""
+        A unit's outputs over a batch are all exactly 0 when their sum and the sum
+        of their squares are both 0."""
         if not self.activations:
             self.epoch_dead.append(np.zeros(0))
             return
         if self.stride == 1:    # every step has its row: reduce this epoch's rows
             rows = slice(self.epoch_start, self.kept)
             self.epoch_active = np.logical_or.reduce(self.unit_sums[rows] != 0, axis=0)
-            self.epoch_active |= np.logical_or.reduce(self.unit_spreads[rows] != 0, axis=0)
+            self.epoch_active |= np.logical_or.reduce(self.unit_squares[rows] != 0, axis=0)
         self.epoch_dead.append(self._dead_share(~self.epoch_active))
         self.epoch_active[:] = False
         self.epoch_start = self.kept
@@ -196,17 +195,12 @@ class Recorder:
         if n and n_act:
             batch = self.batch_sizes[:n, None]
             count = batch * self.widths[None, :]
-            sums, spreads = self.unit_sums[:n], self.unit_spreads[:n]
+            sums, squares = self.unit_sums[:n], self.unit_squares[:n]
             mean = np.add.reduceat(sums, self.unit_starts, axis=1) / count
-            # A layer's variance = the units' spread around their own means, plus the
-            # spread of those means around the layer's mean (the parallel-variance rule).
-            unit_means = sums / batch
-            apart = unit_means - np.repeat(mean, self.widths, axis=1)
-            between = np.add.reduceat(apart * apart, self.unit_starts, axis=1) * batch
-            within = np.add.reduceat(spreads, self.unit_starts, axis=1)
-            std = np.sqrt((within + between) / count)
+            mean_square = np.add.reduceat(squares, self.unit_starts, axis=1) / count
+            std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
             # A unit is dead in a step when it output exactly 0 for every example of the batch.
-            dead = self._dead_share((sums == 0) & (spreads == 0))
+            dead = self._dead_share((sums == 0) & (squares == 0))
         relus = len(self.relu_columns)
         return {"grad_norms": grad_norms[:, weights],
                 "bias_grad_norms": grad_norms[:, self.signal_columns],

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._checks import (_show, check_features, check_labels, check_memory, check_number,
                       check_positive_int, check_rng, format_bytes)
-from .layers import Dropout
+from .layers import Dense, Dropout
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .models import Sequential
 from .optim import SGD, StepRecord
@@ -247,16 +247,18 @@ def _check_optimizer(optimizer, lr):
 
 def _check_run_memory(model, epochs, batch_size, total_steps, optimizer, telemetry) -> None:
     """Refuse at once a run whose arrays would not fit a learner's kernel."""
-    itemsize = model.dtype.itemsize
+    values = model.parameters().values
     copies = 3 if getattr(optimizer, "momentum", 0) else 2     # values, gradients, velocity
-    parameters = model.parameter_count() * itemsize * copies
-    # each layer's output, its cache and its gradient, for one batch
-    widths = sum(getattr(layer, "out_features", 0) for layer in model.layers)
-    activations = 3 * batch_size * (widths + sum(model.activation_widths())) * itemsize
+    parameters = values.nbytes * copies
+    itemsize = values.itemsize
+    # each layer's output, its cache and its gradient, for one batch (an activation is
+    # no wider than the Dense layer before it, so twice the Dense widths bounds them all)
+    widths = sum(layer.out_features for layer in model.layers if isinstance(layer, Dense))
+    activations = 3 * batch_size * 2 * widths * itemsize
     per_step = 16 * total_steps               # step_loss and global_grad_norm
     rows = min(total_steps * row_bytes(model), TELEMETRY_BUDGET) if telemetry else 0
     check_memory(f"train(epochs={epochs:,}, batch_size={batch_size:,}) on this model "
-                 f"({total_steps:,} steps, {model.parameter_count():,} parameters)",
+                 f"({total_steps:,} steps, {values.size:,} parameters)",
                  parameters + activations + per_step + rows,
                  f"Use fewer epochs (the per-step loss alone takes {format_bytes(per_step)}), "
                  "or a smaller network or batch.")
