@@ -100,3 +100,9 @@ def test_metrics_loads_neither_matplotlib_nor_ipywidgets():
             "print([m for m in ('matplotlib', 'ipywidgets') if m in sys.modules])")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert output.stdout.strip() == "[]"
+
+
+def test_a_divergence_message_never_suggests_the_learning_rate_in_use():
+    message = outcome("exploding").history.message
+    assert "lr=0.1" in message and "lower learning rate (lr=" not in message
+    assert "below the lr=0.1 used here" in message
