@@ -36,7 +36,8 @@ def check_number(name: str, value, *, low=None, high=None, low_open=False,
             value = int(value)
         else:
             raise TypeError(f"{name} must be {kind}, but got {value!r}.")
-    if not np.isfinite(value):
+    # A Python int is always finite, however large (np.isfinite(10**400) would overflow).
+    if not isinstance(value, numbers.Integral) and not np.isfinite(value):
         raise ValueError(f"{name} must be a finite number, but got {value!r}.")
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
@@ -45,7 +46,7 @@ def check_number(name: str, value, *, low=None, high=None, low_open=False,
         right = ")" if high_open else "]"
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
-        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, but got {value!r}.")
+        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, but got {_show(value)}.")
     return int(value) if integer else float(value)
 
 
