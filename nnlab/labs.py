@@ -320,8 +320,7 @@ def dead_relu(lecture: bool = False) -> Lab:
                                    style={"description_width": "initial"})
 
     def summarize(result, reference):
-        return (f"{_bold(metrics.dead_fraction_text(result))} (on the whole training set, after "
-                f"training) · {_format_end(result)}")
+        return f"{_bold(metrics.dead_fraction_text(result))} · {_format_end(result)}"
 
     return Lab(case.title, {"broken": ("broken: learning rate 5", case.broken),
                             "fixed": ("fixed: learning rate 0.5", case.fixed),

@@ -18,7 +18,7 @@ training accuracy during training       :func:`training_accuracy_during`
 training accuracy after training        :func:`training_accuracy_after`
 validation accuracy                     :func:`validation_accuracy`
 generalization gap                      :func:`generalization_gap`
-dead fraction                           :func:`dead_fraction`
+dead fraction                           :func:`dead_fraction`, :func:`dead_fraction_per_epoch`
 epochs to a target accuracy             :func:`epochs_to_accuracy`
 =====================================  =========================================================
 """
@@ -279,25 +279,44 @@ def epochs_to_accuracy_text(run, target: float) -> str:
 # Dead units
 # ---------------------------------------------------------------------------
 
-def dead_fraction(result) -> float:
-    """The fraction of all hidden ReLU-family units that are dead after training.
+def dead_fraction_per_epoch(run) -> np.ndarray:
+    """:func:`dead_fraction` for every epoch, shape (epochs,): the curve the "dead units" panel draws.
 
-    A unit is dead when it outputs exactly 0 for *every* example of the whole
-    training set (evaluated once, after the last epoch, in evaluation mode):
-    no example sends it any gradient, so gradient descent cannot revive it.
-    Pooled over every ReLU-family layer, weighted by their widths (so it is
-    the share of all hidden units, not a mean of per-layer shares). 0.0 for a
-    network without ReLU-family layers. Needs an experiments.Outcome.
+    Empty for a run without telemetry, or one that diverged in its first epoch.
+    All zeros for a network without ReLU-family layers.
     """
-    per_layer = np.asarray(result.dead_units, dtype=float)
-    if per_layer.size == 0:
-        return 0.0
-    widths = np.array([layer.output.shape[1] for layer in result.model.relu_layers], dtype=float)
-    return float(np.sum(per_layer * widths) / widths.sum())
+    per_layer = np.asarray(_history(run).epoch_dead_fraction, dtype=float)
+    if per_layer.ndim != 2 or per_layer.shape[0] == 0:
+        return np.zeros(0)
+    if per_layer.shape[1] == 0:
+        return np.zeros(per_layer.shape[0])
+    return per_layer.mean(axis=1)
 
 
-def dead_fraction_text(result) -> str:
-    """:func:`dead_fraction` in words, e.g. "dead hidden units 62%"."""
-    if np.asarray(result.dead_units).size == 0:
-        return f"{NAMES['dead_fraction']}: none (the network has no ReLU units)"
-    return f"{NAMES['dead_fraction']} {dead_fraction(result):.0%}"
+def dead_fraction(run) -> float:
+    """The share of hidden ReLU units dead in the last epoch of training.
+
+    A unit is dead in an epoch when it output exactly 0 on every training
+    example that epoch showed it (training mode, ``History.epoch_dead_fraction``):
+    no example sent it any gradient, so plain gradient descent cannot revive it.
+    Per ReLU-family layer that is a share of the layer's units; this is their
+    mean over the layers (the share of all hidden units, since every network in
+    the course has equally wide hidden layers). 0.0 for a network without
+    ReLU-family layers (LeakyReLU units are never exactly 0, so never dead);
+    ``nan`` when no epoch was completed (see :func:`dead_fraction_text`).
+    Accepts a History or an Outcome.
+    """
+    per_epoch = dead_fraction_per_epoch(run)
+    return float(per_epoch[-1]) if per_epoch.size else float("nan")
+
+
+def dead_fraction_text(run) -> str:
+    """:func:`dead_fraction` in words, e.g. "dead hidden units 62% (in the last epoch)"."""
+    history = _history(run)
+    name = NAMES["dead_fraction"]
+    if not history.relu_names:
+        return f"{name}: none (the network has no ReLU units)"
+    fraction = dead_fraction(history)
+    if not _finite(fraction):
+        return f"{name}: none (no epoch was completed: the run diverged in its first epoch)"
+    return f"{name} {fraction:.0%} (in the last epoch)"

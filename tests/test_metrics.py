@@ -78,11 +78,17 @@ def test_training_accuracy_has_two_names_for_two_measurements():
     assert metrics.NAMES["training_accuracy_during"] != metrics.NAMES["training_accuracy_after"]
 
 
-def test_dead_fraction_pools_every_hidden_relu_unit():
+def test_dead_fraction_is_the_last_epochs_share_of_units_that_never_fired():
     broken = outcome("dead_relu")
-    assert metrics.dead_fraction(broken) == pytest.approx(float(broken.dead_units[0]))
-    assert metrics.dead_fraction(outcome("vanishing")) == 0.0
+    per_epoch = broken.history.epoch_dead_fraction.mean(axis=1)
+    assert metrics.dead_fraction(broken) == pytest.approx(per_epoch[-1])
+    np.testing.assert_allclose(metrics.dead_fraction_per_epoch(broken), per_epoch)
+    # ... and it agrees with the whole training set, evaluated after training
+    assert metrics.dead_fraction(broken) == pytest.approx(float(broken.dead_units[0]), abs=0.05)
+    assert "80%" in metrics.dead_fraction_text(broken)
+    assert metrics.dead_fraction(outcome("dead_relu", "leaky_relu")) == 0.0
     assert "no ReLU units" in metrics.dead_fraction_text(outcome("vanishing"))
+    assert "diverged" in metrics.dead_fraction_text(outcome("exploding"))
 
 
 def test_epochs_to_accuracy_reads_the_training_curve():
