@@ -166,3 +166,21 @@ def test_a_lesson_checks_each_of_its_exercises_and_ships_them_unanswered(lesson)
             f"{stem}: exercise {exercise_id} should ship unanswered, but its check printed "
             f"{printed[:120]!r}")
     assert calls == expected, f"{stem}: checks {calls}, exercises {expected}"
+
+
+@pytest.mark.parametrize("stem", list(LESSON_LABS))
+def test_lab_and_check_cells_work_even_as_the_first_cell_run(stem, capsys):
+    """Each lab cell and each check cell, run alone in an empty namespace: no NameError."""
+    notebook = load(lesson_path(stem))
+    for cell in code_cells(notebook):
+        text = source(cell)
+        if "labs." in text and "from nnlab import labs" in text:
+            namespace = {}
+            exec(compile(text.replace(text.strip().splitlines()[-1], "_lab = " + text.strip().splitlines()[-1]),
+                         "<lab cell>", "exec"), namespace)
+            assert namespace["_lab"].status_text(), f"{stem}: the lab cell showed no status"
+        elif "exercises.check(" in text:
+            exec(compile(text, "<check cell>", "exec"), {})
+            printed = capsys.readouterr().out
+            assert printed.startswith("Run the answer cell first — "), printed
+            assert "Run the answer cell just above this one" in printed
