@@ -56,7 +56,8 @@ def get(exercise_id: str) -> Exercise:
     Raises ValueError, listing the ids, for an unknown one (``check`` prints that instead).
     """
     if not isinstance(exercise_id, str) or exercise_id not in EXERCISES:
-        raise ValueError(_unknown(exercise_id)[0].upper() + _unknown(exercise_id)[1:])
+        raise ValueError(f"There is no exercise {exercise_id!r}. The exercises are "
+                         f"{', '.join(EXERCISES)}.")
     return EXERCISES[exercise_id]
 
 
@@ -105,22 +106,26 @@ def check(exercise_id: str, answer=_FROM_NOTEBOOK) -> None:
     print(verdict(exercise_id, answer, namespace))
 
 
+def _known(exercise_id) -> Exercise | None:
+    """The exercise, or None after printing which ids there are."""
+    if exercise_id in EXERCISES:
+        return EXERCISES[exercise_id]
+    print(Verdict(UNKNOWN, _unknown(exercise_id)))
+    return None
+
+
 def hint(exercise_id: str) -> None:
     """Print a hint for exercise ``exercise_id``."""
-    if exercise_id not in EXERCISES:
-        print(Verdict(UNKNOWN, _unknown(exercise_id)))
-        return
-    exercise = EXERCISES[exercise_id]
-    print(f"Hint for {exercise.id} ({exercise.task}):\n{exercise.hint}")
+    exercise = _known(exercise_id)
+    if exercise is not None:
+        print(f"Hint for {exercise.id} ({exercise.task}):\n{exercise.hint}")
 
 
 def solution(exercise_id: str) -> None:
     """Print a worked answer for exercise ``exercise_id``: code to paste into the answer cell."""
-    if exercise_id not in EXERCISES:
-        print(Verdict(UNKNOWN, _unknown(exercise_id)))
-        return
-    exercise = EXERCISES[exercise_id]
-    print(f"A solution to {exercise.id}:\n\n{exercise.solution}")
+    exercise = _known(exercise_id)
+    if exercise is not None:
+        print(f"A solution to {exercise.id}:\n\n{exercise.solution}")
 
 
 def lesson(number: int) -> list[Exercise]:
