@@ -274,8 +274,9 @@ def vanishing(lecture: bool = False) -> Lab:
     init = widgets.Dropdown(options=["xavier", "he", "lecun"], description="init")
 
     def summarize(result, reference):
-        return (f"{_bold(metrics.gradient_ratio_text(result))} · first layer moved {result.weight_change[0]:.1e}, last {result.weight_change[-1]:.1e}"
-                f" · {_format_end(result)}")
+        return (f"{_bold(metrics.gradient_ratio_text(result))} · first layer moved "
+                f"{result.weight_change[0]:.1e}, last {result.weight_change[-1]:.1e} · "
+                f"{_format_end(result)}")
 
     return Lab(case.title, {"broken": ("broken: sigmoid", case.broken),
                             "fixed": ("fixed: ReLU + He init", case.fixed)},
