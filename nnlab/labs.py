@@ -144,6 +144,13 @@ class Lab:
         """The preset drawn faint behind the current run."""
         return self.reference_for(self.base) if self.reference_for else self.base
 
+    def reference_label(self) -> str:
+        """The faint run's legend: its preset, and any shared knob it takes from this run."""
+        label, preset = self.presets[self.reference_key()]
+        kept = [f"{knob.widget.description} {_shown(knob.widget)}" for knob in self.knobs.values()
+                if knob.shared and knob.read(preset) != knob.widget.value]
+        return f"reference: {label}" + "".join(f", but {change}" for change in kept)
+
     def reference_config(self) -> Experiment:
         config = self.presets[self.reference_key()][1]
         for knob in self.knobs.values():
@@ -209,11 +216,10 @@ class Lab:
         key = (current.config, reference.config, preset)
         png = self._figures.get(key)
         if png is None:
-            ref_key = self.reference_key()
             is_broken = preset in self.broken_presets
             png = self.figure.draw(
                 current, reference, current_label="this run",
-                reference_label=f"reference: {self.presets[ref_key][0]}",
+                reference_label=self.reference_label(),
                 current_color=plots.BROKEN_COLOR if is_broken else plots.FIXED_COLOR,
                 reference_color=plots.FIXED_COLOR if is_broken else plots.BROKEN_COLOR)
             self._figures[key] = png
@@ -243,6 +249,14 @@ class Lab:
 
     def __repr__(self):
         return f"{self.title} lab: {self.config().describe()}\n{self.status_text()}"
+
+
+def _shown(widget) -> str:
+    """A widget's value as the widget shows it (a selection's label)."""
+    labels, values = getattr(widget, "_options_labels", None), getattr(widget, "_options_values", None)
+    if labels is not None and widget.value in values:
+        return labels[list(values).index(widget.value)]
+    return str(widget.value)
 
 
 def _other(broken="broken", fixed="fixed"):

@@ -7,18 +7,21 @@ to another value). After each action of every ordered pair:
 - every control shows a valid value (a Dropdown never goes blank);
 - the preset toggle shows a preset only when the knobs equal it, else "custom";
 - a preset click has set every knob it names, shared ones included;
-- the run behind the figure and the status line is the one the controls describe.
+- the run behind the figure and the status line is the one the controls describe, and the
+  faint reference's legend names any shared knob it takes from this run.
 
 Training is shortened (a few epochs on a small data set) so the 400-odd
 sequences run in seconds: only the wiring is under test here.
 """
 
+import base64
 import dataclasses
 import itertools
 
 import pytest
 
 from nnlab import experiments, labs
+from nnlab.labfigure import LabFigure
 
 LAB_NAMES = ["vanishing", "exploding", "dead_relu", "dropout", "batchnorm", "playground"]
 _real_outcome = experiments.outcome
@@ -30,9 +33,19 @@ def _quick_outcome(config):
     return dataclasses.replace(_real_outcome(short), config=config)
 
 
+LEGENDS = {}     # PNG drawn -> the reference legend it was drawn with
+
+
 @pytest.fixture(autouse=True)
 def quick(monkeypatch):
     monkeypatch.setattr(experiments, "outcome", _quick_outcome)
+    draw = LabFigure.draw
+
+    def draw_and_remember(self, *args, **kwargs):
+        png = draw(self, *args, **kwargs)
+        LEGENDS[png] = kwargs["reference_label"]
+        return png
+    monkeypatch.setattr(LabFigure, "draw", draw_and_remember)
 
 
 def option_values(widget):
@@ -73,6 +86,12 @@ def assert_consistent(lab, name, action):
     assert lab.reference.config == lab.reference_config()
     assert next(reversed(lab._figures))[:2] == (config, lab.reference.config)
     assert lab.status.value == lab.summarize(lab.outcome, lab.reference)
+    legend = LEGENDS[base64.b64decode(lab.output.outputs[0]["data"]["image/png"])]
+    assert legend == lab.reference_label(), f"{name}: the figure's reference legend is stale {after}"
+    _, reference_preset = lab.presets[lab.reference_key()]
+    for knob in lab.knobs.values():       # a shared knob the reference takes from this run is named
+        if knob.shared and knob.read(reference_preset) != knob.read(lab.reference.config):
+            assert f", but {knob.widget.description} " in legend, f"{name}: {legend!r} {after}"
 
 
 def apply(lab, action):
@@ -120,3 +139,11 @@ def test_the_clipping_dropdown_never_goes_blank(path):
     for preset in path:
         lab.preset.value = preset
     assert lab.controls["clip"].label == "no clipping" and lab.config().clip_norm is None
+
+
+def test_the_reference_legend_says_which_shared_knob_it_keeps():
+    lab = labs.exploding()
+    lab.preset.value = "fixed"
+    lab.controls["init"].value = 1.0
+    assert lab.reference.config.init == 1.0
+    assert lab.reference_label() == "reference: broken: init std 0.8, but init std 1.0"
