@@ -54,7 +54,9 @@ def learner_script(lab) -> list[tuple[str, object]]:
     script = []
     controls = lab.controls
     if "preset" in controls:
-        presets = values_of(controls["preset"])
+        # The "custom" button only shows that the knobs match no preset: it is never a click.
+        from nnlab.labs import CUSTOM
+        presets = [preset for preset in values_of(controls["preset"]) if preset != CUSTOM]
         first = controls["preset"].value
         for preset in presets:
             if preset != first:

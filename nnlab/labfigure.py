@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
+from . import metrics
 from .plots import (BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA, STATISTICS, decades, smooth,
                     step_epochs)
 
@@ -119,7 +120,7 @@ class LabFigure:
             third_ax.set_ylim(0, 1.02)
             self.chance = third_ax.axhline(0.5, color="gray", linestyle=":", linewidth=1)
         elif self.third == "dead":
-            third_ax.set_title("Dead ReLU units (per batch)", y=1.0)
+            third_ax.set_title("Dead ReLU units (per epoch)", y=1.0)
             third_ax.set_xlabel("epoch")
             third_ax.set_ylabel("dead hidden units (fraction)")
             third_ax.set_ylim(-0.02, 1.02)
@@ -226,9 +227,8 @@ class LabFigure:
             artists.third[1].set_data(np.arange(1, len(history.val_accuracy) + 1),
                                       smooth(history.val_accuracy))
         elif self.third == "dead":
-            dead = (history.dead_fraction.mean(axis=1) if history.dead_fraction.shape[1]
-                    else np.zeros(history.steps))
-            artists.third[0].set_data(steps_x, dead)
+            dead = metrics.dead_fraction_per_epoch(history)
+            artists.third[0].set_data(np.arange(1, len(dead) + 1), dead)
         else:
             change = result.weight_change
             artists.third[0].set_data(np.arange(1, len(change) + 1), change)

@@ -14,6 +14,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullFormatter
 
+from . import metrics
 from .engine.training import History
 
 BROKEN_COLOR = "#d62728"    # red: the failure
@@ -189,11 +190,15 @@ def accuracy_curves(history: History, ax=None, color=None, alpha=1.0, label_pref
 
 
 def dead_fraction_curves(history: History, ax=None, alpha=1.0):
-    """Fraction of dead units (0 for every example of the batch) in each ReLU layer, per step."""
+    """Fraction of dead units in each ReLU layer, per epoch.
+
+    A unit is dead in an epoch when it output 0 on every example of that epoch
+    (``History.epoch_dead_fraction``; their mean over layers is ``metrics.dead_fraction``).
+    """
     ax = _axes(ax)
-    x = step_epochs(history)
+    x = np.arange(1, history.epoch_dead_fraction.shape[0] + 1)
     for column, name in enumerate(history.relu_names):
-        ax.plot(x, history.dead_fraction[:, column], alpha=alpha, label=name)
+        ax.plot(x, history.epoch_dead_fraction[:, column], alpha=alpha, label=name)
     if not history.relu_names:
         ax.text(0.5, 0.5, "no ReLU layers", ha="center", va="center", transform=ax.transAxes)
     ax.set_ylim(-0.02, 1.02)
@@ -272,13 +277,12 @@ def _third_panel(kind, result, ax, color, label, alpha=1.0):
     if kind == "accuracy":
         accuracy_curves(history, ax=ax, color=color, alpha=alpha, label_prefix=f"{label}: ")
     elif kind == "dead":
-        x = step_epochs(history)
-        dead = history.dead_fraction.mean(axis=1) if history.dead_fraction.shape[1] else np.zeros(history.steps)
-        ax.plot(x, dead, color=color, alpha=alpha, label=label)
+        dead = metrics.dead_fraction_per_epoch(history)
+        ax.plot(np.arange(1, len(dead) + 1), dead, color=color, alpha=alpha, label=label)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("epoch")
         ax.set_ylabel("dead hidden units (fraction)")
-        ax.set_title("Dead ReLU units (per batch)")
+        ax.set_title("Dead ReLU units (per epoch)")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
     elif kind == "weight_change":

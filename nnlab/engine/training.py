@@ -377,10 +377,11 @@ def _train_epoch(run: _Run, batches, epoch: int) -> bool:
         value = loss.forward(scores, targets)
         if _loss_blew_up(run, value):
             lr = getattr(run.optimizer, "lr", None)
+            lower = (f"a learning rate below the lr={lr:g} used here" if lr is not None
+                     else "a lower learning rate")
             return _diverge(run, epoch, value, (
                 f"the loss became {value:.3g}. The gradients grew too large for the step "
-                f"size; try a lower learning rate{f' (lr={lr:g})' if lr is not None else ''}, "
-                "batch normalization, or gradient clipping."))
+                f"size; try {lower}, batch normalization, or gradient clipping."))
         model.backward(loss.backward(), input_grad=False)
         step = run.optimizer.step(model)
         if not isinstance(step, StepRecord):

@@ -33,6 +33,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # NNLAB_BROWSER_NOTEBOOKS: test another notebooks folder (e.g. for timing the harness).
 NOTEBOOKS_DIR = Path(os.environ.get("NNLAB_BROWSER_NOTEBOOKS") or REPO_ROOT / "notebooks")
 DEMO_NOTEBOOK = Path(__file__).resolve().parent / "demo_lab.ipynb"
+# Every lab in one notebook, for the test that clicks each of their controls.
+LAB_CONTROLS_NOTEBOOK = Path(__file__).resolve().parent / "lab_controls.ipynb"
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "browser"
 
 CHROMIUM_FLAGS = [
@@ -128,7 +130,8 @@ def _copy_notebooks(dest: Path) -> None:
             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
         )
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(DEMO_NOTEBOOK, dest / DEMO_NOTEBOOK.name)
+    for extra in (DEMO_NOTEBOOK, LAB_CONTROLS_NOTEBOOK):
+        shutil.copy2(extra, dest / extra.name)
     for path in dest.glob("*.ipynb"):
         nb = json.loads(path.read_text(encoding="utf-8"))
         for cell in nb.get("cells", []):
