@@ -12,6 +12,7 @@ from .layers import Dropout
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .models import Sequential
 from .optim import SGD
+from .runinfo import RunInfo, describe_run
 from .telemetry import Recorder
 
 # A loss that grows this many times above where it started (or above 1, whichever
@@ -41,6 +42,11 @@ class History:
     (None if it never did) and ``diverged_loss`` the loss seen there (that step
     is not applied, so it is not in ``step_loss``); ``message`` says in words how
     the run ended.
+
+    ``run`` is the run record (:class:`~nnlab.engine.runinfo.RunInfo`): every
+    layer's type and settings, the optimizer's settings, batch size, dtype,
+    loss, the class counts of the training labels (or the targets' variance)
+    and whether the inputs looked standardized. None for a History built by hand.
     """
 
     loss: list = field(default_factory=list)
@@ -65,6 +71,7 @@ class History:
     epochs: int = 0
     n_classes: int = 0
     lr: float = float("nan")
+    run: RunInfo | None = None
 
     @property
     def steps(self) -> int:
@@ -203,6 +210,7 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     global_norms = np.zeros(total_steps)
     history = History(steps_per_epoch=steps_per_epoch, n_classes=model.out_features,
                       lr=optimizer.lr)
+    history.run = describe_run(model, X, y, batch_size=batch_size, optimizer=optimizer, loss=loss)
     bar = _progress(progress, epochs)
     step = 0
     blowup_level = None
