@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .diagnosis import CASES, diagnose
+from .diagnosis import CASE_NAMES, diagnose
 from .experiments import Experiment, outcome, run
 
 # Short names a learner may type for a case.
@@ -160,33 +160,10 @@ def describe(name: str) -> str:
 
 
 def dashboard(history, title: str = ""):
-    """Six panels of telemetry for one run, as a matplotlib Figure.
-
-    Top: loss, accuracy, dead units over training. Bottom: the weight
-    gradient ||dL/dW|| and the backpropagated error ||dL/db|| of each Dense
-    layer at the first and the last step, and each activation layer's spread
-    at the last step.
-    """
-    from matplotlib.figure import Figure    # matplotlib only when a figure is drawn
-
-    from . import plots
-
-    figure = Figure(figsize=(12, 6.5), dpi=80, layout="constrained")
-    axes = figure.subplots(2, 3)
-    plots.loss_curves(history, ax=axes[0, 0])
-    plots.accuracy_curves(history, ax=axes[0, 1])
-    plots.dead_fraction_curves(history, ax=axes[0, 2])
-    for ax, statistic in ((axes[1, 0], "grad_norms"), (axes[1, 1], "bias_grad_norms")):
-        plots.gradient_per_layer(history, step=0, statistic=statistic, ax=ax, label="step 0",
-                                 color=plots.FIXED_COLOR)
-        if history.steps > 1:
-            plots.gradient_per_layer(history, step=history.steps - 1, statistic=statistic, ax=ax,
-                                     label=f"step {history.steps - 1} (last)", color="gray")
-    axes[1, 1].set_title("Backpropagated error per layer")
-    plots.activation_statistics(history, step=-1, ax=axes[1, 2])
-    if title:
-        figure.suptitle(title)
-    return figure
+    """Six panels of telemetry for one run, as a matplotlib Figure (see
+    :func:`nnlab.diagnosis_plots.dashboard`; matplotlib is loaded only when it is drawn)."""
+    from .diagnosis_plots import dashboard as draw
+    return draw(history, title)
 
 
 # ---------------------------------------------------------------------------
@@ -194,7 +171,7 @@ def dashboard(history, title: str = ""):
 # ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Verdict:
+class MysteryVerdict:
     """The result of :func:`verdict`: ``correct`` is True, False, or None (not answered)."""
 
     correct: bool | None
@@ -219,44 +196,44 @@ def _normalise(answer) -> tuple[set, list]:
             continue
         key = word.strip().lower().replace(" ", "_").replace("-", "_")
         key = ALIASES.get(key, key)
-        (cases.add(key) if key in CASES else unknown.append(repr(word)))
+        (cases.add(key) if key in CASE_NAMES else unknown.append(repr(word)))
     return cases, unknown
 
 
-def verdict(name: str, answer) -> Verdict:
+def verdict(name: str, answer) -> MysteryVerdict:
     """Judge ``answer`` (a case name, or a list of them) for mystery ``name``; never raises."""
     secret = _SECRETS.get(name) if isinstance(name, str) else None
     if secret is None:
-        return Verdict(False, _unknown(name))
+        return MysteryVerdict(False, _unknown(name))
     if answer is None:
-        return Verdict(None, "Not answered yet — set answer = '...' (one of "
-                             f"{', '.join(CASES)}) and re-run.")
+        return MysteryVerdict(None, "Not answered yet — set answer = '...' (one of "
+                             f"{', '.join(CASE_NAMES)}) and re-run.")
     named, unknown = _normalise(answer)
     if unknown:
-        return Verdict(False, f"{', '.join(unknown)} is not one of the cases. Answer with one "
-                              f"of {', '.join(CASES)} (or a list of them, for two faults).")
+        return MysteryVerdict(False, f"{', '.join(unknown)} is not one of the cases. Answer with one "
+                              f"of {', '.join(CASE_NAMES)} (or a list of them, for two faults).")
     if not named:
-        return Verdict(False, "The answer names no case: write one, e.g. answer = 'dead_relu'.")
+        return MysteryVerdict(False, "The answer names no case: write one, e.g. answer = 'dead_relu'.")
     faults, allowed = secret.faults, secret.faults | secret.symptoms
     if faults <= named <= allowed:
-        return Verdict(True, f"Correct: {' and '.join(sorted(faults))}. {secret.explanation}")
+        return MysteryVerdict(True, f"Correct: {' and '.join(sorted(faults))}. {secret.explanation}")
     if "healthy" in named and len(named) > 1:
-        return Verdict(False, "'healthy' means no fault at all, so it cannot go with another "
+        return MysteryVerdict(False, "'healthy' means no fault at all, so it cannot go with another "
                               "case. Pick one or the other.")
     if "healthy" in faults:
-        return Verdict(False, f"Not quite: {', '.join(sorted(named))} is not what the numbers "
+        return MysteryVerdict(False, f"Not quite: {', '.join(sorted(named))} is not what the numbers "
                               f"show. Hint: {secret.hint}")
     found, missing, wrong = named & faults, faults - named, named - allowed
     if named <= secret.symptoms:
-        return Verdict(False, f"{', '.join(sorted(named))} is what happened, not why it "
+        return MysteryVerdict(False, f"{', '.join(sorted(named))} is what happened, not why it "
                               f"happened: look for the cause. Hint: {secret.hint}")
     if found and wrong:
-        return Verdict(False, f"{', '.join(sorted(found))} is right, but "
+        return MysteryVerdict(False, f"{', '.join(sorted(found))} is right, but "
                               f"{', '.join(sorted(wrong))} is not there. Hint: {secret.hint}")
     if found and missing:
-        return Verdict(False, f"{', '.join(sorted(found))} is right, but there is another "
+        return MysteryVerdict(False, f"{', '.join(sorted(found))} is right, but there is another "
                               f"fault. Hint: {secret.hint}")
-    return Verdict(False, f"Not quite: {', '.join(sorted(named))} does not fit the numbers. "
+    return MysteryVerdict(False, f"Not quite: {', '.join(sorted(named))} does not fit the numbers. "
                           f"Hint: {secret.hint}")
 
 
@@ -310,21 +287,21 @@ def _shown(score: float, result) -> str:
     return "diverged" if result.history.diverged else f"{score:.2f}"
 
 
-def fix_verdict(name: str, fix) -> Verdict:
+def fix_verdict(name: str, fix) -> MysteryVerdict:
     """Train ``fix`` (an Experiment) and judge whether it removes mystery ``name``'s faults."""
     config, secret = _mystery(name), _SECRETS.get(name) if isinstance(name, str) else None
     if config is None or secret is None:
-        return Verdict(False, _unknown(name))
+        return MysteryVerdict(False, _unknown(name))
     if fix is None:
-        return Verdict(None, f"Not answered yet — set fix = mysteries.MYSTERIES[{name!r}]"
+        return MysteryVerdict(None, f"Not answered yet — set fix = mysteries.MYSTERIES[{name!r}]"
                              ".replace(...) and re-run.")
     if not isinstance(fix, Experiment):
-        return Verdict(False, f"fix must be an Experiment, such as "
+        return MysteryVerdict(False, f"fix must be an Experiment, such as "
                               f"mysteries.MYSTERIES[{name!r}].replace(lr=0.1), but got "
                               f"{type(fix).__name__}.")
     changed = _changed_data(config, fix)
     if changed:
-        return Verdict(False, f"That changes the data ({', '.join(changed)}). Keep the data as "
+        return MysteryVerdict(False, f"That changes the data ({', '.join(changed)}). Keep the data as "
                               "it is and fix the network or its training; to rescale the "
                               "inputs, use standardize=True.")
     before, after = outcome(config), outcome(fix)
@@ -332,23 +309,23 @@ def fix_verdict(name: str, fix) -> Verdict:
     score_before, score_after = _score(before, secret.measure), _score(after, secret.measure)
     diagnosis = diagnose(after.history)
     if after.history.diverged:
-        return Verdict(False, f"Not fixed: the run diverged at step {after.history.diverged_at}.")
+        return MysteryVerdict(False, f"Not fixed: the run diverged at step {after.history.diverged_at}.")
     if "healthy" in secret.faults:
         if fix == config:
-            return Verdict(True, "Nothing to fix, and you left it alone: well done.")
-        return Verdict(score_after >= score_before - 0.02,
+            return MysteryVerdict(True, "Nothing to fix, and you left it alone: well done.")
+        return MysteryVerdict(score_after >= score_before - 0.02,
                        f"This network had no fault. With your change its {label} is "
                        f"{score_after:.2f} (it was {score_before:.2f}).")
     remaining = sorted(secret.faults & set(diagnosis.cases))
     trend = f"{label} {_shown(score_before, before)} -> {_shown(score_after, after)}"
     if remaining:
-        return Verdict(False, f"Not fixed yet: {' and '.join(remaining)} still "
+        return MysteryVerdict(False, f"Not fixed yet: {' and '.join(remaining)} still "
                               f"show{'s' if len(remaining) == 1 else ''} "
                               f"({trend}). Look at the dashboard of the new run.")
     if not np.isfinite(score_after) or score_after < score_before - 0.02:
-        return Verdict(False, f"The fault is gone, but the network got worse ({trend}). Try "
+        return MysteryVerdict(False, f"The fault is gone, but the network got worse ({trend}). Try "
                               "another remedy.")
-    return Verdict(True, f"Fixed: {' and '.join(sorted(secret.faults))} no longer "
+    return MysteryVerdict(True, f"Fixed: {' and '.join(sorted(secret.faults))} no longer "
                          f"show{'s' if len(secret.faults) == 1 else ''} ({trend}).")
 
 

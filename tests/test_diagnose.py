@@ -11,7 +11,7 @@ import pytest
 
 import nnlab
 from nnlab import mysteries
-from nnlab.diagnosis import CASES, Diagnosis, Finding, diagnose
+from nnlab.diagnosis import CASE_NAMES, Diagnosis, Finding, diagnose
 from nnlab.experiments import CASES as LESSON_CASES
 from nnlab.experiments import Experiment, outcome, run
 
@@ -282,7 +282,7 @@ def test_never_raises_and_renders(name):
     history = ODD[name]
     diagnosis = diagnose(history)
     assert isinstance(diagnosis, Diagnosis)
-    assert all(finding.case in CASES for finding in diagnosis.findings)
+    assert all(finding.case in CASE_NAMES for finding in diagnosis.findings)
     assert str(diagnosis) and repr(diagnosis)
     assert diagnosis._repr_html_().startswith("<div>")
     if history.diverged or name == "nan loss":
