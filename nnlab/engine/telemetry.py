@@ -29,6 +29,11 @@ class Recorder:
     after the update); one per activation layer for ``activation_mean`` and
     ``activation_std``; one per ReLU-family layer for ``dead_fraction`` (units
     that output exactly 0 for every example of the batch).
+
+    Per epoch, :meth:`end_epoch` adds a row to ``epoch_dead_fraction``: per ReLU-family
+    layer, the share of units that output exactly 0 on every example of every batch of
+    that epoch's training-mode forward passes. Unlike the per-batch ``dead_fraction``,
+    it does not depend on the batch size.
     """
 
     def __init__(self, model, max_steps: int):
@@ -63,6 +68,8 @@ class Recorder:
         self.batch_sizes = np.zeros(max_steps)
         self.unit_sums = self.unit_squares = None       # (steps, all activation units)
         self.steps = 0
+        self.epoch_start = 0                            # first step of the current epoch
+        self.epoch_dead = []                            # one row per finished epoch
 
     def _record_norms(self, row: int, optimizer) -> None:
         """Per parameter: squared norms of the gradient, the weights and the update."""
@@ -118,6 +125,30 @@ class Recorder:
         self.unit_sums = np.zeros((self.max_steps, total), dtype=self.dtype)
         self.unit_squares = np.zeros((self.max_steps, total), dtype=self.dtype)
 
+    def _silent_units(self, rows: slice) -> np.ndarray:
+        """Per activation unit: True when it output exactly 0 on every example of ``rows``.
+
+        A unit's outputs are all 0 exactly when their sum and their sum of squares are
+        both 0 (the sum alone suffices for ReLU, whose outputs are never negative; the
+        squares catch a LeakyReLU's positive and negative outputs that cancel)."""
+        active = np.logical_or.reduce(self.unit_sums[rows] != 0, axis=0)
+        active |= np.logical_or.reduce(self.unit_squares[rows] != 0, axis=0)
+        return ~active
+
+    def _dead_share(self, silent: np.ndarray) -> np.ndarray:
+        """Share of silent units per ReLU-family layer, from (..., all units) flags."""
+        counts = np.add.reduceat(silent, self.unit_starts, axis=-1)
+        return (counts / self.widths)[..., self.relu_columns]
+
+    def end_epoch(self) -> None:
+        """Close an epoch: record which units never fired on any example it saw."""
+        rows = slice(self.epoch_start, self.steps)
+        if self.unit_sums is None or rows.start == rows.stop:
+            self.epoch_dead.append(np.zeros(len(self.relu_columns)))
+        else:
+            self.epoch_dead.append(self._dead_share(self._silent_units(rows)))
+        self.epoch_start = self.steps
+
     def arrays(self) -> dict:
         """The statistics of every step taken, derived from the raw sums."""
         n = self.steps
@@ -142,12 +173,14 @@ class Recorder:
             std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
             # A unit is dead in a step when its outputs' squares sum to 0: it output
             # exactly 0 for every example of the batch.
-            silent = np.add.reduceat(unit_squares == 0, self.unit_starts, axis=1)
-            dead = (silent / self.widths)[:, self.relu_columns]
+            dead = self._dead_share(unit_squares == 0)
         return {"grad_norms": np.sqrt(grad_sq[:, weights]),
                 "bias_grad_norms": np.sqrt(grad_sq[:, self.signal_columns]),
                 "update_ratios": ratios, "activation_mean": mean, "activation_std": std,
-                "dead_fraction": dead, "layer_names": self.layer_names,
+                "dead_fraction": dead,
+                "epoch_dead_fraction": np.array(self.epoch_dead).reshape(
+                    len(self.epoch_dead), len(self.relu_columns)),
+                "layer_names": self.layer_names,
                 "activation_names": self.activation_names, "relu_names": self.relu_names}
 
 

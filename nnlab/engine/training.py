@@ -35,8 +35,15 @@ class History:
     or ||dL/dbeta|| of a BatchNorm that follows the layer), ``update_ratios``
     (steps, Dense layers, named by ``layer_names``); ``activation_mean``,
     ``activation_std`` (steps, activation layers, ``activation_names``);
-    ``dead_fraction`` (steps, ReLU-family layers, ``relu_names``);
+    ``dead_fraction`` (steps, ReLU-family layers, ``relu_names``): per batch, the
+    share of a layer's units that output exactly 0 for every example *of that batch*
+    (with small batches many healthy units read as off, see ``epoch_dead_fraction``);
     ``global_grad_norm`` (steps,), before any clipping.
+
+    Per epoch: ``epoch_dead_fraction`` (epochs, ReLU-family layers, ``relu_names``),
+    the share of a layer's units that output exactly 0 on every example seen in that
+    epoch's training-mode forward passes: units dead for the whole epoch, whatever the
+    batch size (1.0 is a layer that never fired; empty without telemetry).
 
     ``diverged_at`` is the step at which the loss became non-finite or blew up
     (None if it never did) and ``diverged_loss`` the loss seen there (that step
@@ -61,6 +68,7 @@ class History:
     activation_mean: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     activation_std: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     dead_fraction: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    epoch_dead_fraction: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     layer_names: list = field(default_factory=list)
     activation_names: list = field(default_factory=list)
     relu_names: list = field(default_factory=list)
@@ -253,6 +261,8 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
                     correct += np.count_nonzero(scores.argmax(axis=1) == targets)
             if history.diverged:
                 break
+            if recorder is not None:
+                recorder.end_epoch()
             history.loss.append(loss_sum / seen)
             if loss.classification:
                 history.accuracy.append(correct / seen)
