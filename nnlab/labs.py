@@ -27,7 +27,7 @@ from typing import Callable
 import ipywidgets as widgets
 from IPython.display import Image
 
-from . import experiments, plots
+from . import experiments, metrics, plots
 from .labfigure import LabFigure
 from .experiments import LEARNING_RATES, Experiment, Outcome
 
@@ -35,6 +35,8 @@ from .experiments import LEARNING_RATES, Experiment, Outcome
 FIGURE_CACHE_SIZE = 64
 
 DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10)
+# The preset toggle shows this while the knobs match none of the lab's presets.
+CUSTOM = "custom"
 INIT_SCALES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0)
 
 
@@ -76,9 +78,12 @@ def _seed_knob():
 class Lab:
     """A lab for one case: preset toggle, knobs, status line and figure.
 
-    ``presets`` maps a button label to a configuration; picking a preset sets
-    every knob to that configuration's values. The reference run (drawn faint)
-    is ``reference_for(preset)``'s configuration, with the shared knobs applied.
+    ``presets`` maps a key to a (button label, configuration); picking a preset
+    sets every knob (shared ones included) to that configuration's values. The
+    toggle shows a preset selected only while every knob equals it; once the
+    knobs match no preset it shows ``CUSTOM``, and the knobs apply to the preset
+    picked last (``base``). The reference run (drawn faint) is
+    ``reference_for(base)``'s configuration, with the shared knobs applied.
     """
 
     def __init__(self, title: str, presets: dict, knobs: dict, summarize: Callable,
@@ -92,9 +97,13 @@ class Lab:
         self.reference_for = reference_for
         self.broken_presets = set(broken_presets)
         self.figure = LabFigure(statistic, third, lecture=lecture, gradient_at=gradient_at)
-        labels = [(label, key) for key, (label, _) in presets.items()]
-        self.preset = widgets.ToggleButtons(options=labels, value=next(iter(presets)),
-                                            description="", style={"button_width": "auto"})
+        labels = [(label, key) for key, (label, _) in presets.items()] + [(CUSTOM, CUSTOM)]
+        self.base = next(iter(presets))     # the preset the knobs apply to
+        self.preset = widgets.ToggleButtons(options=labels, value=self.base,
+                                            description="", style={"button_width": "auto"},
+                                            tooltips=[*(f"set every knob to {label}"
+                                                        for label, _ in labels[:-1]),
+                                                      "the knobs match no preset"])
         self.controls = {"preset": self.preset, **{name: knob.widget for name, knob in knobs.items()}}
         self.status = widgets.HTML(value="")
         self.status.add_class("nnlab-status")
@@ -102,8 +111,6 @@ class Lab:
         header = widgets.HTML(f"<b>{html.escape(title)}</b>")
         knob_row = widgets.HBox([knob.widget for knob in knobs.values()],
                                 layout=widgets.Layout(flex_flow="row wrap"))
-        if len(presets) == 1:
-            self.preset.layout.display = "none"     # nothing to choose between
         self.widget = widgets.VBox([header, self.preset, knob_row, self.status, self.output])
         self.widget.add_class("nnlab-lab")
         self.history = None
@@ -112,7 +119,7 @@ class Lab:
         self._holding = False
         self.timings = {"train": 0.0, "draw": 0.0}
         self._figures: OrderedDict = OrderedDict()     # a revisited setting redraws nothing
-        self._set_knobs(self.presets[self.preset.value][1])
+        self._set_knobs(self.presets[self.base][1])
         self.preset.observe(self._on_preset, names="value")
         for knob in knobs.values():
             knob.widget.observe(self._on_knob, names="value")
@@ -121,14 +128,24 @@ class Lab:
     # --- what is being run ------------------------------------------------
     def config(self) -> Experiment:
         """The configuration the controls describe now."""
-        config = self.presets[self.preset.value][1]
+        config = self.presets[self.base][1]
         for knob in self.knobs.values():
             config = knob.write(config, knob.widget.value)
         return config
 
+    def matching_preset(self) -> str:
+        """The preset whose configuration the knobs describe now (``CUSTOM`` if none)."""
+        config = self.config()
+        if self.presets[self.base][1] == config:
+            return self.base
+        return next((key for key, (_, preset) in self.presets.items() if preset == config), CUSTOM)
+
+    def reference_key(self) -> str:
+        """The preset drawn faint behind the current run."""
+        return self.reference_for(self.base) if self.reference_for else self.base
+
     def reference_config(self) -> Experiment:
-        key = self.reference_for(self.preset.value) if self.reference_for else self.preset.value
-        config = self.presets[key][1]
+        config = self.presets[self.reference_key()][1]
         for knob in self.knobs.values():
             if knob.shared:
                 config = knob.write(config, knob.widget.value)
@@ -146,15 +163,29 @@ class Lab:
     def _set_knobs(self, config: Experiment):
         with self._hold():
             for knob in self.knobs.values():
-                if not knob.shared:
-                    knob.widget.value = knob.read(config)
+                knob.widget.value = knob.read(config)
+
+    def _show_preset(self):
+        """Select the preset the knobs match, or ``CUSTOM``, without reacting to it."""
+        match = self.matching_preset()
+        if match != CUSTOM:
+            self.base = match
+        with self._hold():
+            self.preset.value = match
 
     def _on_preset(self, change):
-        self._set_knobs(self.presets[change["new"]][1])
+        if self._holding:
+            return
+        if change["new"] == CUSTOM:          # nothing to set: show what the knobs match
+            self._show_preset()
+            return
+        self.base = change["new"]
+        self._set_knobs(self.presets[self.base][1])
         self.update()
 
     def _on_knob(self, change):
         if not self._holding:
+            self._show_preset()
             self.update()
 
     def update(self) -> None:
@@ -174,11 +205,11 @@ class Lab:
             return
         trained = time.perf_counter()
         self.outcome, self.reference, self.history = current, reference, current.history
-        preset = self.preset.value
+        preset = self.base
         key = (current.config, reference.config, preset)
         png = self._figures.get(key)
         if png is None:
-            ref_key = self.reference_for(preset) if self.reference_for else preset
+            ref_key = self.reference_key()
             is_broken = preset in self.broken_presets
             png = self.figure.draw(
                 current, reference, current_label="this run",
@@ -223,7 +254,12 @@ def _format_end(result: Outcome) -> str:
     if history.diverged:
         return (f"<b style='color:#d62728'>diverged at step {history.diverged_at}</b> "
                 f"(loss {history.diverged_loss:.3g})")
-    return f"final loss {history.loss[-1]:.3g}, training accuracy {history.accuracy[-1]:.2f}"
+    return (f"final loss {history.loss[-1]:.3g}, {metrics.NAMES['training_accuracy_during']} "
+            f"{metrics.training_accuracy_during(history):.2f}")
+
+
+def _bold(text: str) -> str:
+    return f"<b>{html.escape(text)}</b>"
 
 
 # ---------------------------------------------------------------------------
@@ -238,9 +274,7 @@ def vanishing(lecture: bool = False) -> Lab:
     init = widgets.Dropdown(options=["xavier", "he", "lecun"], description="init")
 
     def summarize(result, reference):
-        h = result.history
-        return (f"first/last layer gradient ratio <b>{h.first_last_ratio(0):.1e}</b> · "
-                f"first layer moved {result.weight_change[0]:.1e}, last {result.weight_change[-1]:.1e}"
+        return (f"{_bold(metrics.gradient_ratio_text(result))} · first layer moved {result.weight_change[0]:.1e}, last {result.weight_change[-1]:.1e}"
                 f" · {_format_end(result)}")
 
     return Lab(case.title, {"broken": ("broken: sigmoid", case.broken),
@@ -257,14 +291,12 @@ def exploding(lecture: bool = False) -> Lab:
     init = widgets.SelectionSlider(options=list(INIT_SCALES), value=case.broken.init,
                                    description="init std", continuous_update=False)
     batchnorm = widgets.Checkbox(description="batch normalization")
-    clip = widgets.Dropdown(options=[("no clipping", None), ("clip at 1", 1.0), ("clip at 10", 10.0)],
+    # 0 stands for "no clipping" (clip_norm None): a Dropdown shows a None value as blank.
+    clip = widgets.Dropdown(options=[("no clipping", 0.0), ("clip at 1", 1.0), ("clip at 10", 10.0)],
                             description="clipping")
 
     def summarize(result, reference):
-        bias = result.history.bias_grad_norms
-        growth = bias[0, 0] / bias[0, -1] if bias.size and bias[0, -1] > 0 else float("nan")
-        return (f"backpropagated error grows <b>{growth:.3g}x</b> from last layer to first"
-                f" · {_format_end(result)}")
+        return f"{_bold(metrics.error_growth_text(result))} · {_format_end(result)}"
 
     return Lab(case.title, {"broken": ("broken: init std 0.8", case.broken),
                             "fixed": ("batch normalization", case.fixed),
@@ -273,7 +305,8 @@ def exploding(lecture: bool = False) -> Lab:
                {"init": Knob(init, *_field("init"), shared=True),
                 "lr": _lr_knob(case.broken.lr),
                 "batchnorm": Knob(batchnorm, *_field("batchnorm")),
-                "clip": Knob(clip, *_field("clip_norm"))},
+                "clip": Knob(clip, lambda config: config.clip_norm or 0.0,
+                             lambda config, value: config.replace(clip_norm=value or None))},
                summarize, lambda preset: "fixed" if preset == "broken" else "broken",
                statistic="bias_grad_norms", third="accuracy", lecture=lecture)
 
@@ -287,9 +320,8 @@ def dead_relu(lecture: bool = False) -> Lab:
                                    style={"description_width": "initial"})
 
     def summarize(result, reference):
-        dead = experiments.hidden_dead_fraction(result)
-        return (f"dead hidden units on the training set: <b>{dead:.0%}</b>"
-                f" · {_format_end(result)}")
+        return (f"{_bold(metrics.dead_fraction_text(result))} (on the whole training set, after "
+                f"training) · {_format_end(result)}")
 
     return Lab(case.title, {"broken": ("broken: learning rate 5", case.broken),
                             "fixed": ("fixed: learning rate 0.5", case.fixed),
@@ -309,10 +341,8 @@ def dropout(lecture: bool = False) -> Lab:
                                    style={"description_width": "initial"})
 
     def summarize(result, reference):
-        gap = experiments.generalization_gap(result)
-        return (f"train − validation accuracy gap <b>{gap:+.2f}</b> (as the curves show it)"
-                f" · in evaluation mode: training {result.train_accuracy:.2f}, validation "
-                f"{result.val_accuracy:.2f}")
+        return (f"{_bold(metrics.gap_text(result))} · {metrics.NAMES['training_accuracy_after']} "
+                f"(evaluation mode, no unit dropped) {metrics.training_accuracy_after(result):.2f}")
 
     return Lab(case.title, {"broken": ("rate 0.0: overfits", case.broken),
                             "fixed": ("rate 0.5", case.fixed),
@@ -330,11 +360,9 @@ def batchnorm(lecture: bool = False) -> Lab:
     target = 0.9
 
     def summarize(result, reference):
-        epochs = experiments.epochs_to_accuracy(result.history, target)
-        ref_epochs = experiments.epochs_to_accuracy(reference.history, target)
-        show = lambda e: "never" if e is None else f"{e}"
-        return (f"epochs to {target:.0%} training accuracy: <b>{show(epochs)}</b> "
-                f"(reference {show(ref_epochs)}) · {_format_end(result)}")
+        return (f"epochs to {target:.0%} {metrics.NAMES['training_accuracy_during']}: "
+                f"{_bold(metrics.epochs_to_accuracy_text(result, target))} (reference "
+                f"{metrics.epochs_to_accuracy_text(reference, target)}) · {_format_end(result)}")
 
     pairs = {"broken": "fixed", "fixed": "broken", "stuck": "unstuck", "unstuck": "stuck",
              "raw_inputs": "standardized", "standardized": "raw_inputs"}
@@ -369,9 +397,8 @@ def playground(lecture: bool = False) -> Lab:
                                      description="epochs", continuous_update=False)
 
     def summarize(result, reference):
-        h = result.history
-        return (f"first/last gradient ratio {h.first_last_ratio(0):.1e} · dead hidden units "
-                f"{experiments.hidden_dead_fraction(result):.0%} · {_format_end(result)}")
+        return (f"{html.escape(metrics.gradient_ratio_text(result))} · "
+                f"{html.escape(metrics.dead_fraction_text(result))} · {_format_end(result)}")
 
     knobs = {"dataset": Knob(dataset, *_field("dataset")),
              "activation": Knob(activation, *_field("activation")),

@@ -237,8 +237,8 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
                     history.message = (
                         f"Training diverged at step {step} (epoch {epoch + 1}): the loss became "
                         f"{value:.3g}. The gradients grew too large for the step size; try a "
-                        f"lower learning rate (lr={optimizer.lr:g}), batch normalization, or "
-                        f"gradient clipping.")
+                        f"learning rate below the lr={optimizer.lr:g} used here, batch "
+                        f"normalization, or gradient clipping.")
                     break
                 model.backward(loss.backward(), input_grad=False)
                 optimizer.step(model)
