@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .. import metrics
 from ..engine.training import History
 from . import reading
 from .reading import floats, geometric_median, name, rows
@@ -18,7 +19,7 @@ from .report import Finding
 from .rules import (ACCURACY_GAP, DEAD_FRACTION, EXPLODING_RATIO, LARGE_UPDATE_RATIO,
                     MIN_DENSE_LAYERS, MIN_EPOCHS, MIN_STEPS, NOT_LEARNING_ACCURACY,
                     NOT_LEARNING_LOSS, SATURATED_STD, TINY_UPDATE_RATIO, VAL_LOSS_RISE,
-                    VANISHING_RATIO, WARNING_SIGN, WHY)
+                    VANISHING_RATIO, WARNING_SIGN, WHY, CLIPPED_FACTOR)
 
 
 def scaled(excess: float, span: float) -> float:
@@ -95,7 +96,11 @@ def check_exploding(history: History, notes: list) -> Finding | None:
     names = history.layer_names
     first, last = name(names, 0, "dense"), name(names, values.shape[1] - 2, "dense")
     too_large = np.isfinite(largest_update) and largest_update >= LARGE_UPDATE_RATIO
-    if not (too_large or history.diverged):
+    clip = getattr(getattr(history, "run", None), "clip_norm", None)
+    norms = floats(history.global_grad_norm)[:reading.steps_per_epoch(history)]
+    clipped = float(np.median(norms)) / clip if clip and norms.size else float("nan")
+    binding = np.isfinite(clipped) and clipped >= CLIPPED_FACTOR
+    if not (too_large or history.diverged or binding):
         notes.append(f"{WARNING_SIGN}at initialisation the error signal grows x{growth:.3g} "
                      f"from {last} back to {first}, but the updates stay below "
                      f"{LARGE_UPDATE_RATIO:g} of the weights "
@@ -103,17 +108,23 @@ def check_exploding(history: History, notes: list) -> Finding | None:
                      "learning rate or clipping keeps the steps small.")
         return None
     consequence = (f"the run diverged at step {history.diverged_at}" if history.diverged else
-                   f"one update changed a layer's weights by {largest_update:.0%} of their size")
+                   f"one update changed a layer's weights by {largest_update:.0%} of their size"
+                   if too_large else
+                   f"clipping cut the typical first-epoch gradient norm down {clipped:.0f}-fold "
+                   f"(to clip_norm={clip:g}): clipping hides the explosion, it does not cure it")
     evidence = (f"At step 0 the error signal ||dL/db|| grows x{growth:.3g} from {last} back to "
                 f"{first} (above x{EXPLODING_RATIO:g}), and {consequence} "
                 f"(largest update ratio {largest_update:.2f} in the first epoch).")
     grown = [name(names, column, "dense") for column in range(values.shape[1] - 2)
              if values[0, column] >= EXPLODING_RATIO * values[0, -2]]
+    excess = max(math.log10(largest_update / LARGE_UPDATE_RATIO) if too_large else 0.0,
+                 math.log10(clipped / CLIPPED_FACTOR) if binding else 0.0)
     confidence = 1.0 if history.diverged else scaled(
-        math.log10(growth / EXPLODING_RATIO) + math.log10(largest_update / LARGE_UPDATE_RATIO), 2.0)
+        math.log10(growth / EXPLODING_RATIO) + excess, 2.0)
     return _finding("exploding_gradients", evidence, confidence,
                     {"error_growth": growth, "largest_update_ratio": largest_update,
-                     "threshold": EXPLODING_RATIO}, grown, 0, history)
+                     "clipped_factor": clipped, "threshold": EXPLODING_RATIO}, grown, 0, history,
+                    ("clipping_binds",) if binding else ())
 
 
 def check_dead_relu(history: History, notes: list, whole_set=None) -> Finding | None:
@@ -281,9 +292,10 @@ def check_overfitting(history: History, notes: list) -> Finding | None:
     numbers = {}
     gap = float("nan")
     if val_accuracy.size and accuracy.size:
-        gap = float(accuracy[-window:].mean() - val_accuracy[-window:].mean())
-        numbers.update(accuracy_gap=gap, train_accuracy=float(accuracy[-window:].mean()),
-                       val_accuracy=float(val_accuracy[-window:].mean()))
+        # The gap the accuracy plot and the labs show (metrics.generalization_gap).
+        gap = metrics.generalization_gap(history)
+        numbers.update(accuracy_gap=gap, train_accuracy=metrics.training_accuracy_during(history),
+                       val_accuracy=metrics.validation_accuracy(history))
     rise, best_epoch = float("nan"), None
     finite = val_loss[np.isfinite(val_loss)] if val_loss.size else val_loss
     if finite.size and finite.min() > 0:
@@ -357,9 +369,9 @@ def healthy(history: History, notes: list) -> Finding:
         parts.append(f"at most {dead.fractions.max():.0%} of a ReLU layer is dead "
                      f"({dead.source})")
     if history.val_accuracy and history.accuracy:
-        window = reading.window(history)
-        gap = np.mean(history.accuracy[-window:]) - np.mean(history.val_accuracy[-window:])
-        parts.append(f"validation accuracy is within {max(gap, 0.0):.2f} of training")
+        gap = metrics.generalization_gap(history)
+        parts.append(f"validation accuracy is within {max(gap, 0.0):.2f} of training "
+                     f"(generalization gap {gap:+.2f})")
     # Confident when the loss is far below chance and no warning sign was noted.
     confidence = scaled(NOT_LEARNING_LOSS - level, 0.6) if np.isfinite(level) else 0.6
     if any(note.startswith(WARNING_SIGN) for note in notes):

@@ -111,12 +111,13 @@ def measured(spec: RunSpec, history, model, X, y, val) -> set:
       label entropy, or the targets' variance) and, for classification, an
       accuracy less than halfway from the majority class's share to 1.
     - dead_relu: half or more of a ReLU layer outputs 0 for every training
-      example, counted on the whole training set after training.
-    - overfitting: accuracy on the training set (evaluation mode) at least 0.1
-      above accuracy on the validation set, in a run that learned.
+      example, counted on the whole training set after training, in training
+      mode (dropout on): such a unit gets no gradient from any example.
+    - overfitting: in a run that learned, accuracy on the training set
+      (evaluation mode, after training) at least 0.2 above accuracy on the
+      validation set, or 0.1 above it while the validation loss has risen 25%
+      above its best (where early stopping would have stopped).
     """
-    from ..engine.telemetry import dead_units
-
     if history.diverged:
         return {"diverged"}
     found = set()
@@ -130,13 +131,23 @@ def measured(spec: RunSpec, history, model, X, y, val) -> set:
         stuck = loss >= 0.8 * entropy and (accuracy - majority) / (1 - majority) < 0.5
     if stuck:
         found.add("not_learning")
-    dead = dead_units(model, X)
+    dead = _dead_in_training_mode(model, X)
     if dead.size and dead.max() >= 0.5:
         found.add("dead_relu")
     if val is not None and not spec.regression and not stuck:
-        if accuracy - evaluate(model, *val)[1] >= 0.1:
+        gap = accuracy - evaluate(model, *val)[1]
+        val_loss = np.asarray(history.val_loss)
+        rose = val_loss[-3:].mean() >= 1.25 * val_loss.min()
+        if gap >= 0.2 or (gap >= 0.1 and rose):
             found.add("overfitting")
     return found
+
+
+def _dead_in_training_mode(model, X) -> np.ndarray:
+    """Per ReLU-family layer: the share of units that output 0 for every row of ``X``."""
+    with np.errstate(all="ignore"):
+        model.forward(X, training=True)
+    return np.array([1.0 - (layer.output != 0).any(axis=0).mean() for layer in model.relu_layers])
 
 
 @dataclass
@@ -225,7 +236,7 @@ def _healthy(seed: int) -> RunSpec:
     depth = int(_pick(rng, (2, 2, 3, 4))) if activation != "sigmoid" else 2
     width = int(_pick(rng, (8, 16, 32, 64, 128, 512)))
     batch = int(_pick(rng, (1, 8, 32, 32, 64, 200)))
-    n = 200 if batch > 1 else 80
+    n = 200 if batch > 1 else 100
     steps_per_epoch = -(-n // batch)
     if width >= 256:
         depth = 2
@@ -234,7 +245,7 @@ def _healthy(seed: int) -> RunSpec:
     init = "he" if activation in ("relu", "leaky_relu") else "xavier"
     lr = {"relu": 0.1, "leaky_relu": 0.1, "tanh": 0.1, "sigmoid": 0.5}[activation]
     if batch == 1:
-        lr = 0.01 if activation != "sigmoid" else 0.05
+        lr, epochs = (0.02 if activation != "sigmoid" else 0.05), 6
     if data == "regression":
         lr = min(lr, 0.05)
     return RunSpec(f"healthy {activation} {depth}x{width} {data} batch {batch}", frozenset(),
@@ -311,7 +322,7 @@ def _overfitting(seed: int, dead: bool = False) -> RunSpec:
                    frozenset(faults), data=_pick(rng, ("moons", "xor")), val=200,
                    label_noise=0.15, features=int(_pick(rng, (2, 4))), hidden=(width, width),
                    lr=0.6 if dead else 0.1, batch_size=10 if dead else 8, n=50 if dead else 40,
-                   epochs=80 if dead else 150, seed=seed,
+                   epochs=150 if dead else 300, seed=seed,
                    dtype=_pick(rng, ("float32", "float64")),
                    telemetry=bool(rng.integers(5)))
 
@@ -354,6 +365,20 @@ def _diverged(seed: int) -> RunSpec:
                    epochs=10, seed=seed, dtype=_pick(rng, ("float32", "float64")))
 
 
+def _remedy_in_place(seed: int) -> RunSpec:
+    """Runs where a textbook remedy is already on: the diagnosis must not propose it again."""
+    kind = seed % 3
+    if kind == 0:
+        base = _overfitting(seed + 200)
+        return replace(base, name=f"{base.name}, dropout 0.1 on", dropout=0.1, telemetry=True,
+                       data="moons")
+    if kind == 1:
+        base = _exploding(seed + 200)
+        return replace(base, name=f"{base.name}, clipping on", clip_norm=1.0, lr=0.5)
+    return RunSpec("not learning: lr 1e-5 with batch norm", frozenset(), data="blobs",
+                   hidden=(32, 32, 32), batchnorm=True, lr=1e-5, epochs=10, seed=seed)
+
+
 def _vanishing_no_telemetry(seed: int) -> RunSpec:
     return replace(_vanishing(seed + 100), telemetry=False)
 
@@ -365,6 +390,7 @@ FAMILIES = {
     "dead + overfitting": (lambda seed: _overfitting(seed, dead=True), 10),
     "not learning": (_not_learning, 36), "diverged": (_diverged, 12),
     "vanishing, no telemetry": (_vanishing_no_telemetry, 6),
+    "remedy already in place": (_remedy_in_place, 12),
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import metrics
 from ..engine.training import History
 from .rules import MIN_BATCH_FOR_DEAD, MIN_DENSE_LAYERS
 
@@ -111,22 +112,16 @@ def final_accuracy(history: History) -> float:
 # ---------------------------------------------------------------------------
 
 def error_ratios(history: History) -> np.ndarray:
-    """Per step: the first hidden layer's error signal ||dL/db|| over the last hidden layer's.
+    """Per step: the error growth across the hidden layers, :func:`nnlab.metrics.error_growth`.
 
-    NaN where either is 0. The output layer is left out: its ||dL/db|| is the
-    batch sum of (predicted probability - label), which nearly cancels
-    whenever the predictions match the batch's label frequencies, so it makes
-    a noisy yardstick. (The one definition of error growth across the hidden
-    layers; the labs will share it.)
+    The first hidden layer's error signal ||dL/db|| over the last hidden
+    layer's (NaN where the last is 0), the one definition the labs and lessons
+    also show. Empty for nets with fewer than ``MIN_DENSE_LAYERS`` Dense layers,
+    where the first and last hidden layers are too close to compare.
     """
-    values = rows(history, "bias_grad_norms")
-    if values.shape[0] == 0 or values.shape[1] < MIN_DENSE_LAYERS:
+    if rows(history, "bias_grad_norms").shape[1] < MIN_DENSE_LAYERS:
         return np.zeros(0)
-    first, last = values[:, 0], values[:, -2]
-    with np.errstate(all="ignore"):
-        ratios = first / last
-    usable = np.isfinite(first) & np.isfinite(last) & (first > 0) & (last > 0)
-    return np.where(usable, ratios, np.nan)
+    return metrics.error_growth_per_step(history)
 
 
 def geometric_median(values: np.ndarray) -> float:
@@ -162,11 +157,11 @@ def dead_reading(history: History, whole_set=None) -> DeadReading | None:
                            1 if epochs.shape[0] else steps_per_epoch(history))
     if epochs.shape[0] and epochs.shape[1]:
         epochs = np.where(np.isfinite(epochs), epochs, 0.0)
-        return DeadReading(epochs[-1], epochs, "of every example seen in the last epoch", 1)
+        return DeadReading(epochs[-1], epochs, "seen in the last epoch", 1)
     run = getattr(history, "run", None)
     batch = run.batch_size if run is not None else MIN_BATCH_FOR_DEAD
     if per_batch.shape[0] == 0 or per_batch.shape[1] == 0 or batch < MIN_BATCH_FOR_DEAD:
         return None
     spe = steps_per_epoch(history)
     return DeadReading(per_batch[-spe:].mean(axis=0), per_batch,
-                       "of each batch, averaged over the last epoch", spe)
+                       "of a batch, averaged over the last epoch's batches", spe)

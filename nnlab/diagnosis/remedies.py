@@ -118,9 +118,9 @@ def candidates(case: str, view: RunView, hints=()) -> list[str]:
 def remedies(case: str, view: RunView, hints=(), **extra) -> tuple[tuple, tuple]:
     """``(texts, actions)``: the remedies of ``case`` that fit this run."""
     actions = fitting(candidates(case, view, hints), view)
-    if case == "exploding_gradients" and "tighter_clip" in actions and view.clip is not None \
-            and view.clip <= 0.1:
-        actions.remove("tighter_clip")
+    if case == "exploding_gradients" and "tighter_clip" in actions and (
+            "clipping_binds" in hints or (view.clip is not None and view.clip <= 0.1)):
+        actions.remove("tighter_clip")      # clipping harder cannot cure what clipping hides
     return tuple(text(action, view, **extra) for action in actions), tuple(actions)
 
 
