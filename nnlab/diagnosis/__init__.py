@@ -6,8 +6,8 @@ record ``history.run`` (what the network, data and optimizer were), and
 returns a :class:`Diagnosis`: a list of :class:`Finding` objects, each naming
 one case of :data:`CASE_NAMES`,
 
-    "vanishing_gradients", "exploding_gradients", "dead_relu", "overfitting",
-    "not_learning", "diverged", "inconclusive" or "healthy",
+    "vanishing_gradients", "exploding_gradients", "dead_relu", "saturated_activations",
+    "overfitting", "not_learning", "diverged", "inconclusive" or "healthy",
 
 with the numbers that point to it (which layers, which ratio, from which
 step), a confidence, the remedies that fit this run and a one-line why. It is
@@ -109,6 +109,7 @@ def diagnose(history: History, *, model=None, data=None) -> Diagnosis:
         "exploding_gradients": lambda: checks.check_exploding(history, notes),
         "vanishing_gradients": lambda: checks.check_vanishing(history, notes),
         "dead_relu": lambda: checks.check_dead_relu(history, notes, whole_set),
+        "saturated_activations": lambda: checks.check_saturated(history, notes),
         "diverged": lambda: checks.check_diverged(history),
         "not_learning": lambda: checks.check_not_learning(history, notes, input_scales),
         "overfitting": lambda: checks.check_overfitting(history, notes),

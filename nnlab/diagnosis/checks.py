@@ -99,7 +99,8 @@ def check_exploding(history: History, notes: list) -> Finding | None:
     clip = getattr(getattr(history, "run", None), "clip_norm", None)
     norms = floats(history.global_grad_norm)[:reading.steps_per_epoch(history)]
     clipped = float(np.median(norms)) / clip if clip and norms.size else float("nan")
-    binding = np.isfinite(clipped) and clipped >= CLIPPED_FACTOR
+    # Clipping is a remedy when the run learns; when it does not, it only hides the explosion.
+    binding = np.isfinite(clipped) and clipped >= CLIPPED_FACTOR and reading.at_chance(history)
     if not (too_large or history.diverged or binding):
         notes.append(f"{WARNING_SIGN}at initialisation the error signal grows x{growth:.3g} "
                      f"from {last} back to {first}, but the updates stay below "
@@ -213,6 +214,34 @@ def saturated_inputs(history: History) -> str | None:
     return (f"The first activation layer ({first}) has outputs with standard deviation "
             f"{value:.2f} (above {limit:g}): it is saturated, which is what inputs or weights "
             "on too large a scale do")
+
+
+def check_saturated(history: History, notes: list) -> Finding | None:
+    """The first tanh/sigmoid layer is pinned at its flat ends, and the run is stuck at chance."""
+    sentence = saturated_inputs(history)
+    if sentence is None or history.diverged or history.steps < MIN_STEPS:
+        return None
+    if not reading.at_chance(history):
+        notes.append(f"{WARNING_SIGN}{sentence[0].lower()}{sentence[1:]}, but the run learns "
+                     "anyway.")
+        return None
+    stds = rows(history, "activation_std")[:, 0]
+    value = float(np.nanmedian(stds))
+    limit = SATURATED_STD[history.activation_names[0].rstrip("0123456789")]
+    run = getattr(history, "run", None)
+    scales = ""
+    if run is not None and np.isfinite(run.input_scale[1]):
+        scales = (f" The input features are on scales up to {run.input_scale[1]:.3g}"
+                  + ("." if run.inputs_standardized else ": they were not standardized."))
+    evidence = f"{sentence}.{scales} The training loss stays at chance."
+    hints = ("raw_inputs",) if run is not None and not run.inputs_standardized else ()
+    # How far the spread is from the limit toward its largest possible value (1 for tanh).
+    top = {"tanh": 1.0, "sigmoid": 0.5}.get(history.activation_names[0].rstrip("0123456789"),
+                                            2 * limit)
+    return _finding("saturated_activations", evidence,
+                    scaled((value - limit) / max(top - limit, 1e-9), 0.5),
+                    {"activation_std": value, "threshold": limit},
+                    (history.activation_names[0],), 0, history, hints)
 
 
 def _typical_update(history: History) -> float:

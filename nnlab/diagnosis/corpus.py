@@ -168,16 +168,24 @@ class Result:
 def truth_of(spec: RunSpec, shown: set, steps: int) -> set:
     """The true cases: gradient faults put in by construction, plus what the run measurably shows.
 
-    Vanishing and exploding gradients are put in by construction (deep
-    saturating nets or tiny weights; large weights in deep ReLU nets);
+    Vanishing and exploding gradients and saturated activations are put in
+    by construction (inputs x300 or weights of std 3 into tanh units, counted
+    only when the run then stays at chance; deep
+    saturating nets or tiny weights; large weights in deep ReLU nets, unless
+    gradient clipping, the lesson's remedy, let the run learn anyway);
     everything else is measured (see :func:`measured`). A run shorter than 50
     steps is "inconclusive" unless it shows a fault from its first steps (or
     takes steps so tiny it cannot learn); a run with nothing wrong is
     "healthy". What only per-layer telemetry shows is not expected without it.
     """
     truth = set(spec.faults) | shown
+    if spec.clip_norm is not None and "not_learning" not in shown:
+        truth.discard("exploding_gradients")    # clipping, the lesson's remedy, did its job
+    if "not_learning" not in shown:
+        truth.discard("saturated_activations")  # saturated but learning: only a warning sign
     if not spec.telemetry:
-        truth -= {"vanishing_gradients", "exploding_gradients", "dead_relu"}
+        truth -= {"vanishing_gradients", "exploding_gradients", "dead_relu",
+                  "saturated_activations"}
     if truth & {"exploding_gradients", "diverged"}:
         truth.discard("dead_relu")      # part of the blow-up's story, not a finding of its own
     if steps < 50:
@@ -336,7 +344,8 @@ def _not_learning(seed: int) -> RunSpec:
                        hidden=(32, 32), lr=1e-5, epochs=int(_pick(rng, (2, 20))), seed=seed,
                        dtype=dtype)
     if kind == 1:
-        return RunSpec("not learning: raw inputs x300, tanh", frozenset(),
+        return RunSpec("not learning: raw inputs x300, tanh",
+                       frozenset({"saturated_activations"}),
                        data="circles", hidden=(32, 32), activation="tanh",
                        init="xavier", scale=300.0, epochs=20, seed=seed, dtype=dtype)
     if kind == 2:
@@ -349,7 +358,8 @@ def _not_learning(seed: int) -> RunSpec:
                        frozenset(), data="regression_noise", features=4,
                        hidden=(16, 16), lr=0.02, epochs=10, seed=seed, dtype=dtype)
     if kind == 4:
-        return RunSpec("not learning: saturated tanh, init std 3", frozenset(),
+        return RunSpec("not learning: saturated tanh, init std 3",
+                       frozenset({"saturated_activations"}),
                        data="circles", hidden=(32, 32), activation="tanh",
                        init=3.0, lr=0.1, epochs=20, seed=seed, dtype=dtype)
     return RunSpec("not learning: batch size 1, lr 1e-6", frozenset(),

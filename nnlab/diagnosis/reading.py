@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import metrics
 from ..engine.training import History
-from .rules import MIN_BATCH_FOR_DEAD, MIN_DENSE_LAYERS
+from .rules import MIN_BATCH_FOR_DEAD, MIN_DENSE_LAYERS, NOT_LEARNING_ACCURACY, NOT_LEARNING_LOSS
 
 
 def rows(history: History, name: str) -> np.ndarray:
@@ -105,6 +105,24 @@ def final_loss(history: History) -> float:
 def final_accuracy(history: History) -> float:
     accuracy = floats(history.accuracy)
     return float(accuracy[-window(history):].mean()) if accuracy.size else float("nan")
+
+
+def at_chance(history: History) -> bool:
+    """True when the run ends near chance: the not-learning rule, without its step count.
+
+    The final training loss is at least ``NOT_LEARNING_LOSS`` of chance, and (for
+    classification) the training accuracy has not got ``NOT_LEARNING_ACCURACY``
+    of the way from the majority class's share to 1.
+    """
+    final, guess = final_loss(history), chance(history)
+    if not (np.isfinite(final) and np.isfinite(guess.loss) and guess.loss > 0):
+        return False
+    if final < NOT_LEARNING_LOSS * guess.loss:
+        return False
+    accuracy = final_accuracy(history)
+    if np.isfinite(accuracy) and np.isfinite(guess.accuracy) and guess.accuracy < 1:
+        return (accuracy - guess.accuracy) / (1.0 - guess.accuracy) < NOT_LEARNING_ACCURACY
+    return True
 
 
 # ---------------------------------------------------------------------------

@@ -95,6 +95,11 @@ def candidates(case: str, view: RunView, hints=()) -> list[str]:
         return ["check_bias", "leaky_relu"] if "at_start" in hints else ["lower_lr", "leaky_relu"]
     if case == "overfitting":
         return ["add_dropout", "more_dropout", "more_data"]
+    if case == "saturated_activations":
+        found = ["normalize_inputs", "add_batchnorm"]
+        if view.numeric_init(True) is not None:
+            found.insert(0, "smaller_init")
+        return found
     if case == "diverged":
         return ["lower_lr", "add_batchnorm", "clip" if view.clip is None else "tighter_clip"]
     if case == "inconclusive":

@@ -166,6 +166,8 @@ def short(finding: Finding) -> str:
         if "accuracy_gap" in numbers:
             return f"accuracy gap {numbers['accuracy_gap']:.2f}"
         return f"validation loss x{numbers.get('val_loss_rise', float('nan')):.2f} its best"
+    if finding.case == "saturated_activations":
+        return f"{finding.layers[0]} output std {numbers['activation_std']:.2f}"
     if finding.case == "inconclusive":
         return f"{numbers.get('steps', 0)} steps"
     return f"loss {numbers.get('final_loss', float('nan')):.3g}"

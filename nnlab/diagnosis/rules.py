@@ -30,8 +30,8 @@ EXPLODING_RATIO = 10.0
 LARGE_UPDATE_RATIO = 0.25
 
 # ... or gradient clipping has to cut the gradients down at least tenfold at almost every
-# step of the first epoch (median): the updates look tame only because clipping hides
-# the explosion, and such a net rarely learns.
+# step of the first epoch (median) and the run is not learning: the updates look tame only
+# because clipping hides the explosion. (Where the run learns, clipping was the remedy.)
 CLIPPED_FACTOR = 10.0
 
 # Too-small updates (a run that is not learning because its steps are tiny):
@@ -95,11 +95,12 @@ WARNING_SIGN = "Warning sign: "
 # ---------------------------------------------------------------------------
 
 # Every case a finding can name (the lessons' experiments are experiments.CASES).
-CASE_NAMES = ("vanishing_gradients", "exploding_gradients", "dead_relu", "overfitting",
-              "not_learning", "diverged", "inconclusive", "healthy")
+CASE_NAMES = ("vanishing_gradients", "exploding_gradients", "dead_relu",
+              "saturated_activations", "overfitting", "not_learning", "diverged",
+              "inconclusive", "healthy")
 
 # Causes, in the order findings are listed; the symptoms they produce come after.
-ROOT_CAUSES = ("exploding_gradients", "vanishing_gradients", "dead_relu")
+ROOT_CAUSES = ("exploding_gradients", "vanishing_gradients", "dead_relu", "saturated_activations")
 SYMPTOMS = ("diverged", "not_learning")
 
 WHY = {
@@ -112,6 +113,10 @@ WHY = {
     "dead_relu": ("A ReLU whose input is negative for every example outputs 0 and passes back no "
                   "gradient, so gradient descent can never revive it: the layer has lost those "
                   "units."),
+    "saturated_activations": ("Inputs (or weights) on far too large a scale push every tanh or "
+                              "sigmoid unit of the first layer to its flat ends, where its slope "
+                              "is 0: the units answer -1 or +1 whatever the example, so the "
+                              "network cannot tell the examples apart, and no gradient flows."),
     "overfitting": ("The network is memorising the training examples, noise included: training "
                     "accuracy keeps improving while performance on unseen data gets worse."),
     "not_learning": ("The training loss stays near chance (what a network that ignores its "
