@@ -108,8 +108,11 @@ def measured(spec: RunSpec, history, model, X, y, val) -> set:
     - diverged: training stopped on a blown-up loss.
     - not_learning: the trained model, evaluated once more on its own training
       set, has a loss of at least 0.8 of what ignoring the inputs gives (the
-      label entropy, or the targets' variance) and, for classification, an
-      accuracy less than halfway from the majority class's share to 1.
+      label entropy, or the targets' variance) and, for classification, either
+      a loss above it or an accuracy less than halfway from the majority
+      class's share to 1.
+    - saturated_activations (when put in by construction): that loss is still
+      at least 0.8 of chance.
     - dead_relu: half or more of a ReLU layer outputs 0 for every training
       example, counted on the whole training set after training, in training
       mode (dropout on): such a unit gets no gradient from any example.
@@ -123,14 +126,19 @@ def measured(spec: RunSpec, history, model, X, y, val) -> set:
     found = set()
     loss, accuracy = evaluate(model, X, y)
     if spec.regression:
-        stuck = loss >= 0.8 * float(np.var(y))
+        chance = float(np.var(y))
+        stuck = loss >= 0.8 * chance
     else:
         shares = np.bincount(y) / y.size
         shares = shares[shares > 0]
         entropy, majority = float(-(shares * np.log(shares)).sum()), float(shares.max())
-        stuck = loss >= 0.8 * entropy and (accuracy - majority) / (1 - majority) < 0.5
+        stuck = loss >= 0.8 * entropy and (
+            loss >= entropy or (accuracy - majority) / (1 - majority) < 0.5)
+        chance = entropy
     if stuck:
         found.add("not_learning")
+    if "saturated_activations" in spec.faults and loss >= 0.8 * chance:
+        found.add("saturated_activations")
     dead = _dead_in_training_mode(model, X)
     if dead.size and dead.max() >= 0.5:
         found.add("dead_relu")
@@ -181,7 +189,7 @@ def truth_of(spec: RunSpec, shown: set, steps: int) -> set:
     truth = set(spec.faults) | shown
     if spec.clip_norm is not None and "not_learning" not in shown:
         truth.discard("exploding_gradients")    # clipping, the lesson's remedy, did its job
-    if "not_learning" not in shown:
+    if "saturated_activations" not in shown:
         truth.discard("saturated_activations")  # saturated but learning: only a warning sign
     if not spec.telemetry:
         truth -= {"vanishing_gradients", "exploding_gradients", "dead_relu",
@@ -360,8 +368,9 @@ def _not_learning(seed: int) -> RunSpec:
     if kind == 4:
         return RunSpec("not learning: saturated tanh, init std 3",
                        frozenset({"saturated_activations"}),
-                       data="circles", hidden=(32, 32), activation="tanh",
-                       init=3.0, lr=0.1, epochs=20, seed=seed, dtype=dtype)
+                       data=_pick(rng, ("xor", "circles")), hidden=(64, 64, 64),
+                       activation="tanh", init=3.0, lr=float(_pick(rng, (0.1, 0.001))),
+                       epochs=20, seed=seed, dtype=dtype)
     return RunSpec("not learning: batch size 1, lr 1e-6", frozenset(),
                    data="blobs", n=60, hidden=(16,), lr=1e-6, batch_size=1, epochs=2, seed=seed,
                    dtype=dtype)

@@ -91,10 +91,14 @@ def chance(history: History) -> Chance:
 
 
 def final_loss(history: History) -> float:
-    """The training loss at the end: the mean over the last epochs (or the last quarter of steps)."""
+    """The training loss at the end: the mean over the last epochs (or the last quarter of steps).
+
+    The last epoch alone, where it is lower: a curve still falling steeply is
+    judged by where it got to, not by the average of its way there.
+    """
     losses = floats(history.loss)
     if losses.size >= 3:
-        return float(losses[-window(history):].mean())
+        return float(min(losses[-window(history):].mean(), losses[-1]))
     steps = floats(history.step_loss)
     steps = steps[np.isfinite(steps)]
     if steps.size:
@@ -107,18 +111,27 @@ def final_accuracy(history: History) -> float:
     return float(accuracy[-window(history):].mean()) if accuracy.size else float("nan")
 
 
+def loss_level(history: History) -> float:
+    """The final training loss as a fraction of chance (NaN if either is unknown)."""
+    final, guess = final_loss(history), chance(history)
+    if not (np.isfinite(final) and np.isfinite(guess.loss) and guess.loss > 0):
+        return float("nan")
+    return final / guess.loss
+
+
 def at_chance(history: History) -> bool:
     """True when the run ends near chance: the not-learning rule, without its step count.
 
-    The final training loss is at least ``NOT_LEARNING_LOSS`` of chance, and (for
-    classification) the training accuracy has not got ``NOT_LEARNING_ACCURACY``
-    of the way from the majority class's share to 1.
+    The final training loss is at least ``NOT_LEARNING_LOSS`` of chance, and
+    either it is above chance itself or (for classification) the training
+    accuracy has not got ``NOT_LEARNING_ACCURACY`` of the way from the majority
+    class's share to 1.
     """
-    final, guess = final_loss(history), chance(history)
-    if not (np.isfinite(final) and np.isfinite(guess.loss) and guess.loss > 0):
+    level, guess = loss_level(history), chance(history)
+    if not level >= NOT_LEARNING_LOSS:
         return False
-    if final < NOT_LEARNING_LOSS * guess.loss:
-        return False
+    if level >= 1.0:
+        return True
     accuracy = final_accuracy(history)
     if np.isfinite(accuracy) and np.isfinite(guess.accuracy) and guess.accuracy < 1:
         return (accuracy - guess.accuracy) / (1.0 - guess.accuracy) < NOT_LEARNING_ACCURACY
