@@ -85,9 +85,9 @@ _SECRETS = {
         frozenset({"vanishing_gradients"}), frozenset({"not_learning"}),
         hint="Compare the gradient of the first Dense layer with the last one's. How many "
              "powers of ten apart are they?",
-        explanation="Seven sigmoid layers: the error signal shrinks by about a factor of 4 at "
-                    "every layer, so the first layers get about 1e-4 of the gradient the last "
-                    "ones get and barely move. The loss stays at ln 2 = 0.69.",
+        explanation="Seven sigmoid layers: the error signal shrinks by a factor of about 4.5 "
+                    "at every layer, so the first hidden layer gets about 1e-4 of the error the "
+                    "last one gets and barely moves. The loss stays at ln 2 = 0.69.",
         fix={"activation": "relu", "init": "he"}),
     "B": _Secret(
         frozenset({"dead_relu"}), frozenset({"not_learning"}),

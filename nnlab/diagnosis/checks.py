@@ -100,7 +100,8 @@ def check_exploding(history: History, notes: list) -> Finding | None:
     norms = floats(history.global_grad_norm)[:reading.steps_per_epoch(history)]
     clipped = float(np.median(norms)) / clip if clip and norms.size else float("nan")
     # Clipping is a remedy when the run learns; when it does not, it only hides the explosion.
-    binding = np.isfinite(clipped) and clipped >= CLIPPED_FACTOR and reading.at_chance(history)
+    binding = (np.isfinite(clipped) and clipped >= CLIPPED_FACTOR
+               and reading.loss_level(history) >= NOT_LEARNING_LOSS)
     if not (too_large or history.diverged or binding):
         notes.append(f"{WARNING_SIGN}at initialisation the error signal grows x{growth:.3g} "
                      f"from {last} back to {first}, but the updates stay below "
@@ -272,7 +273,7 @@ def check_not_learning(history: History, notes: list, input_scales=None) -> Find
     accuracy = reading.final_accuracy(history)
     if np.isfinite(accuracy) and np.isfinite(guess.accuracy) and guess.accuracy < 1:
         progress = (accuracy - guess.accuracy) / (1.0 - guess.accuracy)
-        if progress >= NOT_LEARNING_ACCURACY and level < 1.0:
+        if progress >= NOT_LEARNING_ACCURACY:
             return None     # a few confident mistakes inflate the loss of a net that classifies
         numbers.update(final_accuracy=accuracy, chance_accuracy=guess.accuracy)
         accuracy_text = (f"; training accuracy {accuracy:.2f} (always answering the majority "
@@ -403,6 +404,10 @@ def healthy(history: History, notes: list) -> Finding:
         gap = metrics.generalization_gap(history)
         parts.append(f"validation accuracy is within {max(gap, 0.0):.2f} of training "
                      f"(generalization gap {gap:+.2f})")
+    if np.isfinite(level) and level >= NOT_LEARNING_LOSS:
+        parts.append(f"the loss is still {level:.0%} of chance only because a few mistakes are "
+                     f"wildly confident: training accuracy {reading.final_accuracy(history):.2f} "
+                     f"(the majority class is {guess.accuracy:.2f})")
     # Confident when the loss is far below chance and no warning sign was noted.
     confidence = scaled(NOT_LEARNING_LOSS - level, 0.6) if np.isfinite(level) else 0.6
     if any(note.startswith(WARNING_SIGN) for note in notes):

@@ -27,6 +27,9 @@ from ..engine.optim import SGD
 from ..engine.training import evaluate, train
 from .rules import CASE_NAMES, CONFLICTS
 
+# What measured() adds when gradient clipping let a run with exploding gradients learn.
+REMEDIED = "remedied by clipping"
+
 BANDS = (("low", 0.5, 0.65), ("medium", 0.65, 0.85), ("high", 0.85, 1.01))
 
 
@@ -108,11 +111,11 @@ def measured(spec: RunSpec, history, model, X, y, val) -> set:
     - diverged: training stopped on a blown-up loss.
     - not_learning: the trained model, evaluated once more on its own training
       set, has a loss of at least 0.8 of what ignoring the inputs gives (the
-      label entropy, or the targets' variance) and, for classification, either
-      a loss above it or an accuracy less than halfway from the majority
-      class's share to 1.
+      label entropy, or the targets' variance) and, for classification, an
+      accuracy less than halfway from the majority class's share to 1.
     - saturated_activations (when put in by construction): that loss is still
-      at least 0.8 of chance.
+      at least 0.8 of chance. With gradient clipping on and the loss below 0.8
+      of chance, the exploding gradients put in count as remedied (``REMEDIED``).
     - dead_relu: half or more of a ReLU layer outputs 0 for every training
       example, counted on the whole training set after training, in training
       mode (dropout on): such a unit gets no gradient from any example.
@@ -132,13 +135,14 @@ def measured(spec: RunSpec, history, model, X, y, val) -> set:
         shares = np.bincount(y) / y.size
         shares = shares[shares > 0]
         entropy, majority = float(-(shares * np.log(shares)).sum()), float(shares.max())
-        stuck = loss >= 0.8 * entropy and (
-            loss >= entropy or (accuracy - majority) / (1 - majority) < 0.5)
+        stuck = loss >= 0.8 * entropy and (accuracy - majority) / (1 - majority) < 0.5
         chance = entropy
     if stuck:
         found.add("not_learning")
     if "saturated_activations" in spec.faults and loss >= 0.8 * chance:
         found.add("saturated_activations")
+    if spec.clip_norm is not None and loss < 0.8 * chance:
+        found.add(REMEDIED)
     dead = _dead_in_training_mode(model, X)
     if dead.size and dead.max() >= 0.5:
         found.add("dead_relu")
@@ -187,8 +191,8 @@ def truth_of(spec: RunSpec, shown: set, steps: int) -> set:
     "healthy". What only per-layer telemetry shows is not expected without it.
     """
     truth = set(spec.faults) | shown
-    if spec.clip_norm is not None and "not_learning" not in shown:
-        truth.discard("exploding_gradients")    # clipping, the lesson's remedy, did its job
+    if REMEDIED in shown:
+        truth -= {"exploding_gradients", REMEDIED}  # clipping, the lesson's remedy, did its job
     if "saturated_activations" not in shown:
         truth.discard("saturated_activations")  # saturated but learning: only a warning sign
     if not spec.telemetry:
@@ -456,6 +460,7 @@ def summary(results: list[Result]) -> dict:
         "healthy_given_fault": sum(set(r.cases) != {"healthy"} for r in healthy),
         "remedy_problems": sum(bool(r.remedy_problems) for r in results),
         "confusion": confusion, "reliability": reliability,
+        "truth_counts": {case: sum(case in r.truth for r in results) for case in names},
         "wrong": [(r.spec.name, r.spec.seed, sorted(r.truth), r.cases)
                   for r in results if not r.exact],
         "problems": [(r.spec.name, r.remedy_problems) for r in results if r.remedy_problems],

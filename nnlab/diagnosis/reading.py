@@ -123,15 +123,12 @@ def at_chance(history: History) -> bool:
     """True when the run ends near chance: the not-learning rule, without its step count.
 
     The final training loss is at least ``NOT_LEARNING_LOSS`` of chance, and
-    either it is above chance itself or (for classification) the training
-    accuracy has not got ``NOT_LEARNING_ACCURACY`` of the way from the majority
-    class's share to 1.
+    (for classification) the training accuracy has not got
+    ``NOT_LEARNING_ACCURACY`` of the way from the majority class's share to 1.
     """
     level, guess = loss_level(history), chance(history)
     if not level >= NOT_LEARNING_LOSS:
         return False
-    if level >= 1.0:
-        return True
     accuracy = final_accuracy(history)
     if np.isfinite(accuracy) and np.isfinite(guess.accuracy) and guess.accuracy < 1:
         return (accuracy - guess.accuracy) / (1.0 - guess.accuracy) < NOT_LEARNING_ACCURACY

@@ -30,8 +30,9 @@ EXPLODING_RATIO = 10.0
 LARGE_UPDATE_RATIO = 0.25
 
 # ... or gradient clipping has to cut the gradients down at least tenfold at almost every
-# step of the first epoch (median) and the run is not learning: the updates look tame only
-# because clipping hides the explosion. (Where the run learns, clipping was the remedy.)
+# step of the first epoch (median) while the loss stays at NOT_LEARNING_LOSS of chance or
+# above: the updates look tame only because clipping hides the explosion. (Where the loss
+# falls well below chance, clipping was the remedy.)
 CLIPPED_FACTOR = 10.0
 
 # Too-small updates (a run that is not learning because its steps are tiny):
