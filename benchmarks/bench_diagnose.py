@@ -53,14 +53,16 @@ def targets(summary: dict, check) -> list[dict]:
         check("diagnose: runs with exactly the right cases", summary["exact_rate"],
               f">= {TARGETS['exact_rate']:.0%}", summary["exact_rate"] >= TARGETS["exact_rate"],
               "fraction"),
-        check("diagnose: broken runs called healthy", summary["broken_called_healthy"], "0",
+        check("diagnose: broken runs called healthy",
+              f"{summary['broken_called_healthy']} of {summary['broken']}", "0",
               summary["broken_called_healthy"] == 0),
         check("diagnose: healthy runs given a fault", summary["healthy_given_fault_rate"],
               f"<= {TARGETS['healthy_given_fault_rate']:.0%}",
               summary["healthy_given_fault_rate"] <= TARGETS["healthy_given_fault_rate"],
               "fraction"),
         check("diagnose: runs with a remedy already in place or in conflict",
-              summary["remedy_problems"], "0", summary["remedy_problems"] == 0),
+              f"{summary['remedy_problems']} of {summary['runs']}", "0",
+              summary["remedy_problems"] == 0),
     ]
 
 

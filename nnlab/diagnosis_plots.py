@@ -75,10 +75,28 @@ def plot_diagnosis(diagnosis, ax=None):
     return ax
 
 
+def _epoch_dead(history: History, ax) -> None:
+    """Over the per-batch dead-unit curves, the per-epoch reading diagnose uses (markers).
+
+    A unit counts as dead in an epoch when it output 0 on every example of it
+    (``History.epoch_dead_fraction``); per batch, many healthy units read as off.
+    """
+    epochs = rows(history, "epoch_dead_fraction")
+    if epochs.shape[0] == 0 or epochs.shape[1] != len(history.relu_names):
+        return
+    x = np.arange(1, epochs.shape[0] + 1)
+    for column, (name, line) in enumerate(zip(history.relu_names, ax.get_lines())):
+        ax.plot(x, epochs[:, column], color=line.get_color(), linewidth=2,
+                label=f"{name}, whole epoch")
+    ax.set_title("Dead ReLU units\nfaint: per batch; bold: whole epoch", fontsize="medium")
+    ax.legend(fontsize="small")
+
+
 def dashboard(history, title: str = ""):
     """Six panels of telemetry for one run, as a matplotlib Figure.
 
-    Top: loss, accuracy, dead units over training. Bottom: the weight
+    Top: loss, accuracy, dead units over training (per batch, faint, and per
+    epoch, bold: the reading ``diagnose`` uses). Bottom: the weight
     gradient ||dL/dW|| and the backpropagated error ||dL/db|| of each Dense
     layer at the first and the last step, and each activation layer's spread
     at the last step.
@@ -87,7 +105,8 @@ def dashboard(history, title: str = ""):
     axes = figure.subplots(2, 3)
     plots.loss_curves(history, ax=axes[0, 0])
     plots.accuracy_curves(history, ax=axes[0, 1])
-    plots.dead_fraction_curves(history, ax=axes[0, 2])
+    plots.dead_fraction_curves(history, ax=axes[0, 2], alpha=0.35)
+    _epoch_dead(history, axes[0, 2])
     for ax, statistic in ((axes[1, 0], "grad_norms"), (axes[1, 1], "bias_grad_norms")):
         plots.gradient_per_layer(history, step=0, statistic=statistic, ax=ax, label="step 0",
                                  color=plots.FIXED_COLOR)
