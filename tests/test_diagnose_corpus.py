@@ -206,3 +206,10 @@ def test_the_run_record_of_a_regression_and_raw_inputs():
     assert not run.classification and run.class_counts == ()
     assert run.target_variance == pytest.approx(y.var())
     assert not run.inputs_standardized and run.input_scale[1] > 100
+
+
+def test_the_same_run_gives_the_same_record_and_history():
+    X, y = _blobs()
+    first = nnlab.train(nnlab.mlp([4, 8, 2], seed=0), X, y, epochs=2)
+    second = nnlab.train(nnlab.mlp([4, 8, 2], seed=0), X, y, epochs=2)
+    assert first.run == second.run and first.same_as(second)

@@ -232,7 +232,7 @@ def check_saturated(history: History, notes: list) -> Finding | None:
     limit = SATURATED_STD[history.activation_names[0].rstrip("0123456789")]
     run = getattr(history, "run", None)
     scales = ""
-    if run is not None and np.isfinite(run.input_scale[1]):
+    if run is not None and run.input_scale:
         scales = (f" The input features are on scales up to {run.input_scale[1]:.3g}"
                   + ("." if run.inputs_standardized else ": they were not standardized."))
     evidence = (f"{sentence}.{scales} The training loss ends at {level:.0%} of chance: "
@@ -287,7 +287,7 @@ def check_not_learning(history: History, notes: list, input_scales=None) -> Find
     saturated = saturated_inputs(history)
     run = getattr(history, "run", None)
     if input_scales is not None or (run is not None and not run.inputs_standardized
-                                    and run.input_scale[1] >= 10):
+                                    and run.input_scale and run.input_scale[1] >= 10):
         evidence += " " + (input_scales or f"The input features are on scales up to "
                            f"{run.input_scale[1]:.3g}: they were not standardized") + "."
         hints.append("raw_inputs")

@@ -77,7 +77,7 @@ def chance(history: History) -> Chance:
         entropy = float(-(shares * np.log(shares)).sum())
         split = " / ".join(f"{share:.0%}" for share in counts / counts.sum())
         return Chance(entropy, float(shares.max()), f"class frequencies ({split})")
-    if run is not None and not run.classification and np.isfinite(run.target_variance):
+    if run is not None and not run.classification and run.target_variance is not None:
         return Chance(float(run.target_variance), float("nan"), "targets' mean")
     if history.n_classes and history.n_classes >= 2 and history.accuracy:
         return Chance(math.log(history.n_classes), 1.0 / history.n_classes,

@@ -35,10 +35,12 @@ class RunInfo:
     model's; ``loss`` the loss's name ("cross-entropy" or "mean squared error").
     ``class_counts`` (classification) counts the training labels of each class,
     ``target_variance`` (regression) is the variance of the targets, averaged
-    over their columns: the loss of always predicting their mean.
-    ``input_scale`` is the (smallest, largest) feature scale, max(|mean|, std),
+    over their columns: the loss of always predicting their mean (None for
+    classification). ``input_scale`` is the (smallest, largest) feature scale,
+    max(|mean|, std) (empty without examples),
     and ``inputs_standardized`` says whether every feature had a mean within
     ``STANDARDIZED_MEAN`` of 0 and a standard deviation within ``STANDARDIZED_STD``.
+    No field holds NaN, so two records of the same run compare equal.
     """
 
     layers: tuple = ()
@@ -49,8 +51,8 @@ class RunInfo:
     loss: str = ""
     classification: bool = True
     class_counts: tuple = ()
-    target_variance: float = float("nan")
-    input_scale: tuple = (float("nan"), float("nan"))
+    target_variance: float | None = None
+    input_scale: tuple = ()
     inputs_standardized: bool = False
 
     # Questions diagnose asks --------------------------------------------------
@@ -112,7 +114,7 @@ def describe_run(model, X: np.ndarray, y: np.ndarray, *, batch_size: int, optimi
     X = np.asarray(X)
     n = int(X.shape[0])
     classification = bool(getattr(loss, "classification", False))
-    counts, variance = (), float("nan")
+    counts, variance = (), None
     if classification:
         counts = tuple(int(c) for c in np.bincount(np.asarray(y, dtype=np.intp),
                                                    minlength=model.out_features))
@@ -134,6 +136,5 @@ def describe_run(model, X: np.ndarray, y: np.ndarray, *, batch_size: int, optimi
         batch_size=int(min(batch_size, n)), n_examples=n, dtype=str(model.dtype),
         loss=getattr(loss, "name", type(loss).__name__), classification=classification,
         class_counts=counts, target_variance=variance,
-        input_scale=(float(scales.min()), float(scales.max())) if scales.size
-        else (float("nan"), float("nan")),
+        input_scale=(float(scales.min()), float(scales.max())) if scales.size else (),
         inputs_standardized=standardized)
