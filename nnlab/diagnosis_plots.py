@@ -82,7 +82,8 @@ def _epoch_dead(history: History, ax) -> None:
     (``History.epoch_dead_fraction``); per batch, many healthy units read as off.
     """
     epochs = rows(history, "epoch_dead_fraction")
-    if epochs.shape[0] == 0 or epochs.shape[1] != len(history.relu_names):
+    if epochs.shape[0] == 0 or not history.relu_names or \
+            epochs.shape[1] != len(history.relu_names):
         return
     x = np.arange(1, epochs.shape[0] + 1)
     for column, (name, line) in enumerate(zip(history.relu_names, ax.get_lines())):

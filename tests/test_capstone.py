@@ -112,3 +112,10 @@ def test_f_after_its_fix_is_healthy_with_low_confidence_near_70_percent_of_chanc
 
 def test_the_lesson_names_where_the_thresholds_live():
     assert "nnlab/diagnosis/rules.py" in TEXT and "nnlab/diagnosis.py" not in TEXT
+
+
+@pytest.mark.parametrize("name", ["A", "F"])
+def test_the_dashboard_draws_without_warnings(name, recwarn):
+    figure = mysteries.dashboard(mysteries.train(name), title=f"Mystery {name}")
+    assert len(figure.axes) == 6
+    assert not [w for w in recwarn if "legend" in str(w.message)]

@@ -213,3 +213,22 @@ def test_the_same_run_gives_the_same_record_and_history():
     first = nnlab.train(nnlab.mlp([4, 8, 2], seed=0), X, y, epochs=2)
     second = nnlab.train(nnlab.mlp([4, 8, 2], seed=0), X, y, epochs=2)
     assert first.run == second.run and first.same_as(second)
+
+
+def test_diagnose_reports_the_numbers_the_labs_show():
+    """One definition per number: error growth and the generalization gap come from nnlab.metrics."""
+    from nnlab import metrics
+    from nnlab.experiments import CASES, run
+
+    exploding = run(CASES["exploding"].broken)
+    finding = diagnose(exploding).finding("exploding_gradients")
+    assert finding.numbers["error_growth"] == metrics.error_growth(exploding, 0)
+    assert metrics.error_growth_text(exploding).startswith(
+        f"error growth across the hidden layers x{finding.numbers['error_growth']:.3g}")
+    overfit = run(CASES["dropout"].broken)
+    finding = diagnose(overfit).finding("overfitting")
+    assert finding.numbers["accuracy_gap"] == metrics.generalization_gap(overfit)
+    assert finding.numbers["train_accuracy"] == metrics.training_accuracy_during(overfit)
+    history = run(CASES["dead_relu"].broken)
+    dead = diagnose(history).finding("dead_relu").numbers["worst_dead_fraction"]
+    assert dead == history.epoch_dead_fraction[-1].max()
