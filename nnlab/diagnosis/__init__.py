@@ -32,7 +32,7 @@ from . import checks, reading
 from .remedies import resolve
 from .report import Diagnosis, Finding, confidence_word
 from .rules import (ACCURACY_GAP, CASE_NAMES, DEAD_FRACTION, EXPLODING_RATIO,
-                    LARGE_UPDATE_RATIO, MIN_DENSE_LAYERS, MIN_EPOCHS, MIN_STEPS,
+                    LARGE_UPDATE_RATIO, LEARNED_LOSS, MIN_DENSE_LAYERS, MIN_EPOCHS, MIN_STEPS,
                     NOT_LEARNING_ACCURACY, NOT_LEARNING_LOSS, REMEDY_TEXT, ROOT_CAUSES,
                     SATURATED_STD, SYMPTOMS, TINY_UPDATE_RATIO, VAL_LOSS_RISE, VANISHING_RATIO,
                     WARNING_SIGN, WHY)
@@ -72,7 +72,7 @@ def diagnose(history: History, *, model=None, data=None) -> Diagnosis:
     majority class's share for accuracy), or for a regression the loss of
     predicting the targets' mean, read from ``history.run``. A run of fewer than
     ``MIN_STEPS`` steps gets an "inconclusive: too few steps" finding, not a
-    verdict; a run trained with ``telemetry=False`` gets a note naming the
+    verdict, unless its loss is already below ``LEARNED_LOSS`` of chance; a run trained with ``telemetry=False`` gets a note naming the
     checks that could not be made. Remedies never propose what the run already
     does, and a symptom leaves its remedies to its root cause.
 
@@ -122,7 +122,8 @@ def diagnose(history: History, *, model=None, data=None) -> Diagnosis:
         if finding is not None:
             findings.append(finding)
     if not findings:
-        final = (lambda: checks.inconclusive(history)) if history.steps < MIN_STEPS \
+        short = history.steps < MIN_STEPS and not reading.loss_level(history) < LEARNED_LOSS
+        final = (lambda: checks.inconclusive(history)) if short \
             else (lambda: checks.healthy(history, notes))
         finding = _guard(notes, "health", final)
         if finding is not None:

@@ -29,6 +29,8 @@ from .rules import CASE_NAMES, CONFLICTS
 
 # What measured() adds when gradient clipping let a run with exploding gradients learn.
 REMEDIED = "remedied by clipping"
+# ... and when the trained model's loss is already below 0.4 of chance (it has learned).
+LEARNED = "learned"
 
 BANDS = (("low", 0.5, 0.65), ("medium", 0.65, 0.85), ("high", 0.85, 1.01))
 
@@ -143,6 +145,8 @@ def measured(spec: RunSpec, history, model, X, y, val) -> set:
         found.add("saturated_activations")
     if spec.clip_norm is not None and loss < 0.8 * chance:
         found.add(REMEDIED)
+    if loss < 0.4 * chance:
+        found.add(LEARNED)
     dead = _dead_in_training_mode(model, X)
     if dead.size and dead.max() >= 0.5:
         found.add("dead_relu")
@@ -187,10 +191,12 @@ def truth_of(spec: RunSpec, shown: set, steps: int) -> set:
     gradient clipping, the lesson's remedy, let the run learn anyway);
     everything else is measured (see :func:`measured`). A run shorter than 50
     steps is "inconclusive" unless it shows a fault from its first steps (or
-    takes steps so tiny it cannot learn); a run with nothing wrong is
-    "healthy". What only per-layer telemetry shows is not expected without it.
+    takes steps so tiny it cannot learn) or has already learned (``LEARNED``);
+    a run with nothing wrong is "healthy". What only per-layer telemetry shows is not expected without it.
     """
     truth = set(spec.faults) | shown
+    learned = LEARNED in shown
+    truth.discard(LEARNED)
     if REMEDIED in shown:
         truth -= {"exploding_gradients", REMEDIED}  # clipping, the lesson's remedy, did its job
     if "saturated_activations" not in shown:
@@ -205,7 +211,7 @@ def truth_of(spec: RunSpec, shown: set, steps: int) -> set:
         if spec.lr > 1e-4:
             truth.discard("not_learning")   # too short to tell, unless the steps are tiny
     if not truth:
-        return {"inconclusive"} if steps < 50 else {"healthy"}
+        return {"inconclusive"} if steps < 50 and not learned else {"healthy"}
     return truth
 
 
@@ -437,6 +443,7 @@ def summary(results: list[Result]) -> dict:
     ``confusion[truth][found]`` counts the runs whose truth includes case
     ``truth`` and whose diagnosis includes ``found`` (a run with two true cases
     counts in two rows). ``reliability[case][band]`` is ``[findings, right]``.
+    A healthy run "given a fault" got any case but healthy or inconclusive.
     """
     names = list(CASE_NAMES)
     confusion = {t: {f: 0 for f in names} for t in names}
@@ -457,7 +464,8 @@ def summary(results: list[Result]) -> dict:
         "exact_rate": sum(r.exact for r in results) / max(len(results), 1),
         "broken_called_healthy": sum(r.cases == ["healthy"] for r in broken),
         "broken": len(broken), "healthy": len(healthy),
-        "healthy_given_fault": sum(set(r.cases) != {"healthy"} for r in healthy),
+        "healthy_given_fault": sum(bool(set(r.cases) - {"healthy", "inconclusive"})
+                                   for r in healthy),
         "remedy_problems": sum(bool(r.remedy_problems) for r in results),
         "confusion": confusion, "reliability": reliability,
         "truth_counts": {case: sum(case in r.truth for r in results) for case in names},

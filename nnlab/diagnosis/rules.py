@@ -73,8 +73,12 @@ ACCURACY_GAP = 0.1
 VAL_LOSS_RISE = 1.25
 
 # A run shorter than this many gradient steps is too short to judge whether it
-# learns: it gets an "inconclusive" finding instead of a verdict.
+# learns: it gets an "inconclusive" finding instead of a verdict ...
 MIN_STEPS = 50
+
+# ... unless its training loss has already fallen below this fraction of chance (half
+# the not-learning threshold): a short full-batch run that got there has learned.
+LEARNED_LOSS = 0.4
 
 # Fewer epochs than this are too few to say a run is overfitting.
 MIN_EPOCHS = 3
