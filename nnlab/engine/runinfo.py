@@ -30,7 +30,8 @@ class RunInfo:
     "batchnorm", "relu", "leaky_relu", "sigmoid", "tanh", "dropout") and settings
     (a Dense layer's ``in_features``, ``out_features``, ``init`` and ``init_std``;
     a LeakyReLU's ``slope``; a Dropout's ``rate``; a BatchNorm's ``momentum``).
-    ``optimizer``: its ``name``, ``lr``, ``momentum`` and ``clip_norm`` (None: off).
+    ``optimizer``: its ``name``, ``lr`` (None if it has none), ``momentum`` and
+    ``clip_norm`` (None: off).
     ``batch_size`` is the one used (at most ``n_examples``); ``dtype`` the
     model's; ``loss`` the loss's name ("cross-entropy" or "mean squared error").
     ``class_counts`` (classification) counts the training labels of each class,
@@ -76,7 +77,9 @@ class RunInfo:
 
     @property
     def lr(self) -> float:
-        return float(self.optimizer["lr"]) if self.optimizer else float("nan")
+        """The optimizer's learning rate (NaN if it has none)."""
+        lr = self.optimizer.get("lr") if self.optimizer else None
+        return float(lr) if lr is not None else float("nan")
 
     @property
     def clip_norm(self):
@@ -128,7 +131,8 @@ def describe_run(model, X: np.ndarray, y: np.ndarray, *, batch_size: int, optimi
     low, high = STANDARDIZED_STD
     standardized = bool(scales.size and np.all(means <= STANDARDIZED_MEAN)
                         and np.all((stds >= low) & (stds <= high)))
-    settings = {"name": type(optimizer).__name__, "lr": float(optimizer.lr),
+    settings = {"name": type(optimizer).__name__,
+                "lr": float(optimizer.lr) if hasattr(optimizer, "lr") else None,
                 "momentum": float(getattr(optimizer, "momentum", 0.0)),
                 "clip_norm": getattr(optimizer, "clip_norm", None)}
     return RunInfo(
