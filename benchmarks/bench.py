@@ -33,10 +33,11 @@ sys.path.insert(0, str(HERE))
 import numpy as np      # noqa: E402
 
 import bench_course     # noqa: E402
+import bench_diagnose   # noqa: E402
 import bench_engine     # noqa: E402
 import bench_labs       # noqa: E402
 
-SECTIONS = ("engine", "telemetry", "labs", "course", "import", "memory")
+SECTIONS = ("engine", "telemetry", "labs", "course", "import", "memory", "diagnose")
 TARGETS = {"lab_median_ms": 150, "lab_p95_ms": 400, "small_ratio": 1.5, "medium_ratio": 1.0,
            "telemetry_overhead": 0.25, "import_s": 0.3, "memory_mb": 300}
 MEMORY_LAB, MEMORY_CLICKS = "playground", 500
@@ -159,6 +160,8 @@ def run_section(name: str, quick: bool, log) -> dict:
         return result
     if name == "memory":
         return run_memory(quick, log)
+    if name == "diagnose":
+        return bench_diagnose.run(quick, log)
     raise ValueError(name)
 
 
@@ -210,6 +213,8 @@ def targets(results: dict) -> list[dict]:
         checks.append(_check(f"memory: lab {memory['lab']} after {memory['clicks']} clicks "
                              "(peak RSS of the process)", peak, f"< {TARGETS['memory_mb']}",
                              peak < TARGETS["memory_mb"], "MB"))
+    if results.get("diagnose"):
+        checks += bench_diagnose.targets(results["diagnose"], _check)
     return checks
 
 
@@ -317,6 +322,8 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         out.append(("Memory: one lab clicked through random controls and values (fresh process)",
                     ["lab", "clicks", "RSS MB after build", f"RSS MB every {max(1, memory['clicks'] // 5)} clicks",
                      "peak RSS MB", "median click ms", "p95 click ms", "cache hits"], rows))
+    if results.get("diagnose"):
+        out += bench_diagnose.tables(results["diagnose"])
     return out
 
 

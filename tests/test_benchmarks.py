@@ -37,7 +37,8 @@ def test_machine_is_described(quick_run):
     for key in ("cpu", "cores", "python", "numpy", "blas", "torch", "threads_env"):
         assert key in machine
     assert machine["threads_env"]["OPENBLAS_NUM_THREADS"] is not None
-    assert set(results["measured_at"]) == {"engine", "telemetry", "labs", "import", "memory"}
+    assert set(results["measured_at"]) == {"engine", "telemetry", "labs", "import", "memory",
+                                           "diagnose"}
     assert "course" not in results, "--quick skips the course"
 
 
@@ -91,3 +92,14 @@ def test_targets_and_markdown(quick_run):
     assert results["machine"]["cpu"] in markdown
     for title in ("**Targets**", "**Engine: training steps", "**Labs:", "**Memory:"):
         assert title in markdown
+
+
+def test_diagnose_section_reports_the_corpus(quick_run):
+    _, results, markdown = quick_run
+    diagnose = results["diagnose"]
+    assert diagnose["runs"] >= 20 and 0.0 <= diagnose["exact_rate"] <= 1.0
+    assert set(diagnose["confusion"]) >= {"healthy", "dead_relu", "not_learning"}
+    names = [check["target"] for check in results["targets"]]
+    assert "diagnose: broken runs called healthy" in names
+    assert "**diagnose on" in markdown and "confusion matrix" in markdown
+    assert "reliability of the confidence" in markdown

@@ -13,6 +13,7 @@ from .layers import Dense, Dropout
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .models import Sequential
 from .optim import SGD, StepRecord
+from .runinfo import RunInfo, describe_run
 from .telemetry import TELEMETRY_BUDGET, Recorder, row_bytes
 
 # A loss that grows this many times above where it started (or above 1, whichever
@@ -55,6 +56,11 @@ class History:
     is not applied, so it is not in ``step_loss``); ``message`` says in words how
     the run ended. ``interrupted`` is True when the run was stopped by hand
     (Kernel > Interrupt, Ctrl-C): it then holds the epochs and steps completed.
+
+    ``run`` is the run record (:class:`~nnlab.engine.runinfo.RunInfo`): every
+    layer's type and settings, the optimizer's settings, batch size, dtype,
+    loss, the class counts of the training labels (or the targets' variance)
+    and whether the inputs looked standardized. None for a History built by hand.
     """
 
     loss: list = field(default_factory=list)
@@ -82,6 +88,7 @@ class History:
     epochs: int = 0
     n_classes: int = 0
     lr: float = float("nan")
+    run: RunInfo | None = None
 
     @property
     def steps(self) -> int:
@@ -313,8 +320,8 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     """
     run = _start(model, X, y, epochs=epochs, batch_size=batch_size, lr=lr,
                  optimizer=optimizer, loss=loss, val=val, seed=seed, telemetry=telemetry)
-    # (everything the run is made of is here: run.model, run.optimizer, run.loss,
-    # run.X, run.y, run.batch_size)
+    run.history.run = describe_run(run.model, run.X, run.y, batch_size=run.batch_size,
+                                   optimizer=run.optimizer, loss=run.loss)
     bar = _progress(progress, epochs)
     interrupted = False
     try:
