@@ -12,11 +12,15 @@ needs to rasterize three small axes (see benchmarks/).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 
 import numpy as np
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
@@ -36,6 +40,55 @@ def _power_of_ten(value, _position=None) -> str:
     return "1" if exponent == 0 else "10" + str(exponent).translate(_SUPERSCRIPT)
 
 
+class _MeasuringRenderer(RendererSVG):
+    """An SVG renderer that remembers text sizes across figures (matplotlib measures every
+    string again for each new renderer, which was most of the cost of a redraw)."""
+
+    _sizes: dict = {}
+
+    # Text as text, and ids that are the same on every run, whatever rcParams say at the
+    # time (a lab may render in a background thread, see nnlab.speculate).
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        clip_attrs = self._get_clip_attrs(gc)
+        if clip_attrs:
+            self.writer.start("g", **clip_attrs)
+        self._draw_text_as_text(gc, x, y, s, prop, angle, ismath, mtext)
+        if clip_attrs:
+            self.writer.end("g")
+
+    def _make_id(self, type, content):
+        return f"{type}{hashlib.sha256(('nnlab' + str(content)).encode()).hexdigest()[:10]}"
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        key = (s, hash(prop), ismath)
+        size = self._sizes.get(key)
+        if size is None:
+            if len(self._sizes) > 4096:
+                self._sizes.clear()
+            size = self._sizes[key] = super().get_text_width_height_descent(s, prop, ismath)
+        return size
+
+
+def _svg(figure) -> str:
+    """``figure`` as SVG text, sized in CSS pixels (as ``FigureCanvasSVG.print_svg`` draws it)."""
+    dpi = figure.dpi
+    width, height = figure.get_size_inches()
+    text = io.StringIO()       # str all the way: no encoding layer between the writer and the buffer
+    figure.dpi = 72
+    try:
+        renderer = MixedModeRenderer(figure, width, height, dpi,
+                                     _MeasuringRenderer(width * 72, height * 72, text,
+                                                        image_dpi=dpi, metadata={"Date": None}))
+        figure.draw(renderer)
+        renderer.finalize()
+    finally:
+        figure.dpi = dpi
+    svg = text.getvalue()
+    # Sized in px, not pt (1 pt = 1.33 px): the figure shows at its nominal pixel size.
+    head, body = svg[:1000], svg[1000:]
+    return re.sub(r'(width|height)="([0-9.]+)pt"', r'\1="\2px"', head, count=2) + body
+
+
 class _RunArtists:
     """The lines that show one run (current or reference): one per series of every panel."""
 
@@ -48,7 +101,8 @@ class _RunArtists:
                       for ax, spec in zip(axes, specs)]
         self.marks = [(ax.axvline(np.nan, linestyle="--", linewidth=1.4, **style),
                        ax.text(0, 0.97, "", transform=ax.get_xaxis_transform(), va="top",
-                               ha="left", fontsize="small", **style))
+                               ha="left", fontsize=matplotlib.rcParams["legend.fontsize"],
+                               **style))
                       if spec.marks_divergence else None for ax, spec in zip(axes, specs)]
 
     def color(self, color: str) -> None:
@@ -89,6 +143,8 @@ class LabFigure:
 
     def __init__(self, statistic: str = "grad_norms", third: str = "accuracy",
                  lecture: bool = False, gradient_at: str = "start"):
+        self.arguments = dict(statistic=statistic, third=third, lecture=lecture,
+                              gradient_at=gradient_at)
         if gradient_at not in ("start", "end"):
             raise ValueError(f"gradient_at must be 'start' or 'end', but got {gradient_at!r}.")
         self.gradient_row = 0 if gradient_at == "start" else -1
@@ -99,20 +155,25 @@ class LabFigure:
         when = "at initialisation" if self.gradient_row == 0 else "at the last step"
         self.specs = (panels.gradient_panel(statistic, self.gradient_row, when=when),
                       panels.LOSS, panels.third_panel(third))
-        self.fonts = {"font.size": 13 if lecture else 9,
-                      "legend.fontsize": 11 if lecture else 8,
-                      "axes.titlesize": 14 if lecture else 10}
+        # Sizes in CSS pixels as the browser shows the SVG (1 pt = 1 px): tick labels of 11 px
+        # at least, a figure 960 px wide (1200 px in lecture mode).
+        self.fonts = {"font.size": 15 if lecture else 11.5,
+                      "legend.fontsize": 13 if lecture else 11,
+                      "axes.titlesize": 16 if lecture else 12.5}
         with matplotlib.rc_context(self.fonts):
-            self.figure = Figure(figsize=(15, 4.6) if lecture else (12, 3.6),
-                                 dpi=80 if lecture else 72)
+            self.figure = Figure(figsize=(16.67, 5.2) if lecture else (13.33, 4.1), dpi=72)
             FigureCanvasAgg(self.figure)
             self.axes = self.figure.subplots(1, 3)
-            self.figure.subplots_adjust(left=0.06, right=0.985, bottom=0.17, top=0.83, wspace=0.3)
+            self.figure.subplots_adjust(left=0.065, right=0.985, bottom=0.165, top=0.84, wspace=0.3)
             self._decorate()
             self.reference = _RunArtists(self.axes, self.specs, REFERENCE_ALPHA, zorder=2)
             self.current = _RunArtists(self.axes, self.specs, 1.0, zorder=3)
             self._legends()
         self.n_layers = None
+
+    def twin(self) -> "LabFigure":
+        """A new figure like this one (the background thread draws on its own)."""
+        return type(self)(**self.arguments)
 
     # --- built once -------------------------------------------------------
     def _decorate(self):
@@ -134,6 +195,12 @@ class LabFigure:
             if spec.x == "epoch":
                 ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
             ax.grid(True, alpha=0.3)
+            # For speed: grid lines instead of tick marks, and axis labels at fixed places
+            # (placing them by the tick labels' sizes costs a layout pass on every redraw).
+            ax.tick_params(which="both", bottom=False, left=False,
+                           labelsize=self.fonts["font.size"])
+            ax.xaxis.set_label_coords(0.5, -0.13)
+            ax.yaxis.set_label_coords(-0.155, 0.5)
 
     def _legends(self):
         # Above the panels, where it can never cover a curve.
@@ -165,28 +232,52 @@ class LabFigure:
                 entries.append((self.chance, "chance"))
             if self.panel_legends[index] is not None:
                 self.panel_legends[index].remove()
-            self.panel_legends[index] = ax.legend(*zip(*entries), loc=corners[index])
+            self.panel_legends[index] = ax.legend(*zip(*entries), loc=corners[index],
+                                                  fontsize=self.fonts["legend.fontsize"])
 
     # --- on every click ---------------------------------------------------
     def draw(self, current, reference, current_label: str = "this run",
              reference_label: str = "reference", current_color: str = FIXED_COLOR,
-             reference_color: str = BROKEN_COLOR) -> bytes:
-        """Show ``current`` over ``reference`` (``experiments.Outcome`` objects); return PNG bytes."""
-        with matplotlib.rc_context(self.fonts):
-            for artists, result, color in ((self.reference, reference, reference_color),
-                                           (self.current, current, current_color)):
-                artists.color(color)
-                artists.show(self.specs, result)
-            texts = self.run_legend.get_texts()
-            texts[0].set_text(reference_label)
-            texts[1].set_text(current_label)
-            for handle, color in zip(self.run_legend.legend_handles,
-                                     (reference_color, current_color)):
-                handle.set_color(color)
-            self._set_limits(current, reference)
-            self._legend_entries((current, reference))
-            buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+             reference_color: str = BROKEN_COLOR, format: str = "png") -> bytes:
+        """Show ``current`` over ``reference`` (``experiments.Outcome`` objects); return the
+        figure as PNG bytes (``format="svg"``: SVG text as UTF-8 bytes, see :meth:`render`)."""
+        self.show(current, reference, current_label, reference_label, current_color,
+                  reference_color)
+        return self.render(format)
+
+    def show(self, current, reference, current_label: str = "this run",
+             reference_label: str = "reference", current_color: str = FIXED_COLOR,
+             reference_color: str = BROKEN_COLOR) -> None:
+        """Put both runs into the figure's lines, legends and limits (nothing is rendered)."""
+        # Every size is set on the artists themselves (no rc_context): a twin of this figure
+        # may be drawing in the background thread at the same time.
+        for artists, result, color in ((self.reference, reference, reference_color),
+                                       (self.current, current, current_color)):
+            artists.color(color)
+            artists.show(self.specs, result)
+        texts = self.run_legend.get_texts()
+        texts[0].set_text(reference_label)
+        texts[1].set_text(current_label)
+        for handle, color in zip(self.run_legend.legend_handles,
+                                 (reference_color, current_color)):
+            handle.set_color(color)
+        self._set_limits(current, reference)
+        self._legend_entries((current, reference))
+
+    def render(self, format: str = "png") -> bytes:
+        """The figure as it stands: PNG bytes, or (``"svg"``) SVG as UTF-8 bytes.
+
+        The SVG keeps its text as text and its lines as vectors: sharp at any screen
+        resolution, and cheaper to make than a PNG (nothing is rasterized in Python).
+        Its size is in CSS pixels (1 figure point = 1 px), so a browser shows the
+        type at the sizes ``fonts`` gives.
+        """
+        if format not in ("png", "svg"):
+            raise ValueError(f"format must be 'png' or 'svg', but got {format!r}.")
+        if format == "svg":
+            return _svg(self.figure).encode()
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
         return buffer.getvalue()
 
     def _set_limits(self, current, reference) -> None:

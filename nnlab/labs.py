@@ -16,8 +16,12 @@ the lab works, and can be tested, without a kernel.
 
 from __future__ import annotations
 
+import base64
 import html
+import json
+import os
 import re
+import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -27,12 +31,14 @@ from typing import Callable
 import ipywidgets as widgets
 from IPython.display import Image
 
-from . import experiments, plots
+from . import experiments, plots, speculate
 from .labfigure import LabFigure
 from .experiments import LEARNING_RATES, Experiment, Outcome
 
-# PNGs kept per lab for revisited settings (about 70 kB each).
+# Figures kept per lab for revisited settings (SVG, 50 to 200 kB each).
 FIGURE_CACHE_SIZE = 64
+# NNLAB_CLICK_LOG=<file>: every update appends one JSON line of its timings (benchmarks/).
+CLICK_LOG = os.environ.get("NNLAB_CLICK_LOG")
 
 DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10)
 INIT_SCALES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0)
@@ -111,11 +117,21 @@ class Lab:
         self.reference: Outcome | None = None
         self._holding = False
         self.timings = {"train": 0.0, "draw": 0.0}
+        self._png = None         # set when the figure shown came from the cache (see png())
+        self._updates = 0
+        self._lock = threading.Lock()      # the figure cache is shared with the background thread
+        self._shown: set = set()           # figures the learner has seen (the rest are fresh)
+        self._twin = None                  # the background thread's own figure
         self._figures: OrderedDict = OrderedDict()     # a revisited setting redraws nothing
+        self._last_change = None       # (control name, step along its options) of the last click
         self._set_knobs(self.presets[self.preset.value][1])
         self.preset.observe(self._on_preset, names="value")
         for knob in knobs.values():
             knob.widget.observe(self._on_knob, names="value")
+        # The browser counts the views it shows: the first one means a learner is looking,
+        # and the runs one click away start training in the background (see speculate).
+        self.output._view_count = 0
+        self.output.observe(self._on_shown, names="_view_count")
         self.update()
 
     # --- what is being run ------------------------------------------------
@@ -150,25 +166,113 @@ class Lab:
                     knob.widget.value = knob.read(config)
 
     def _on_preset(self, change):
+        self._last_change = ("preset", 0)
         self._set_knobs(self.presets[change["new"]][1])
         self.update()
 
     def _on_knob(self, change):
         if not self._holding:
+            self._last_change = (change["owner"], _step(change["owner"], change["old"], change["new"]))
             self.update()
+
+    def _on_shown(self, change):
+        if change["new"] and speculate.ENABLED:
+            if self._twin is None:
+                self._twin = self.figure.twin()    # built here, in the kernel's main thread
+            self._speculate()
+
+    # --- the runs one click away ------------------------------------------
+    def _config_for(self, preset, values: dict):
+        """The (current, reference) configurations for ``preset`` with knob ``values``."""
+        current = reference = self.presets[preset][1]
+        for name, knob in self.knobs.items():
+            current = knob.write(current, values[name])
+        key = self.reference_for(preset) if self.reference_for else preset
+        reference = self.presets[key][1]
+        for name, knob in self.knobs.items():
+            if knob.shared:
+                reference = knob.write(reference, values[name])
+        return current, reference
+
+    def _neighbour_states(self) -> list:
+        """``(preset, knob values)`` one click away, most likely first: the last-moved control's
+        next value in the same direction, then each control's neighbouring values, then the
+        other presets."""
+        values = {name: knob.widget.value for name, knob in self.knobs.items()}
+        moves = []
+        for name, knob in self.knobs.items():
+            for value in _adjacent(knob.widget):
+                moves.append((knob.widget, value, (self.preset.value, {**values, name: value})))
+        last_widget, direction = self._last_change or (None, 0)
+        moves.sort(key=lambda move: not (move[0] is last_widget
+                                         and _step(move[0], move[0].value, move[1]) == direction))
+        states = [state for _, _, state in moves]
+        for preset in self.presets:
+            if preset != self.preset.value:
+                config = self.presets[preset][1]
+                states.append((preset, {name: (knob.widget.value if knob.shared else knob.read(config))
+                                        for name, knob in self.knobs.items()}))
+        return states
+
+    def neighbours(self) -> list:
+        """The configurations one click away (current and reference runs), most likely first."""
+        configs = []
+        for preset, values in self._neighbour_states():
+            try:
+                configs.extend(self._config_for(preset, values))
+            except (ValueError, TypeError):
+                continue
+        return configs
+
+    def _speculate(self):
+        if self.output._view_count and self._twin is not None:
+            speculate.ahead([((id(self), preset, tuple(values.items())),
+                              lambda preset=preset, values=values: self._prepare(preset, values))
+                             for preset, values in self._neighbour_states()])
+
+    def _prepare(self, preset, values) -> None:
+        """In the background: train the runs of ``preset`` with knob ``values`` and draw their
+        figure (on the twin figure, never on the one the click draws on) into the cache."""
+        current_config, reference_config = self._config_for(preset, values)
+        current = speculate.SPECULATOR.train(current_config)
+        reference = speculate.SPECULATOR.train(reference_config)
+        key = (current.config, reference.config, preset)
+        with self._lock:
+            if key in self._figures:
+                return
+        self._twin.show(current, reference, *self._labels(preset))
+        svg = self._twin.render("svg").decode()
+        self._remember(key, svg)
+
+    def _remember(self, key, svg) -> None:
+        with self._lock:
+            self._figures[key] = svg
+            self._figures.move_to_end(key)
+            while len(self._figures) > FIGURE_CACHE_SIZE:
+                self._figures.popitem(last=False)     # forget the oldest figure
 
     def update(self) -> None:
         """Run (or fetch from the cache) the current and reference runs, and redraw.
 
-        ``timings`` then holds the seconds spent training (zero on a cache hit)
-        and drawing, which the benchmarks read.
+        ``timings`` then holds the seconds spent training (zero on a cache hit),
+        drawing (the artists) and rendering the SVG, which the benchmarks read.
+        The figure and the status line each reach the browser in one message.
         """
+        with speculate.SPECULATOR:
+            self._update()
+        self._speculate()
+
+    def _update(self) -> None:
         started = time.perf_counter()
-        # Shown while a new configuration trains (a cached one replaces it at once).
-        self.status.value = f"<i>training: {html.escape(self.config().describe())} …</i>"
+        config, reference_config = self.config(), self.reference_config()
+        with self._lock:
+            ready = (config, reference_config, self.preset.value) in self._figures
+        if not ready:
+            # Shown while a new configuration trains (a cached one replaces it at once).
+            self.status.value = f"<i>training: {html.escape(config.describe())} …</i>"
         try:
-            current = experiments.outcome(self.config())
-            reference = experiments.outcome(self.reference_config())
+            current = speculate.outcome(config)
+            reference = speculate.outcome(reference_config)
         except (ValueError, TypeError) as error:
             self.status.value = f"<span style='color:#d62728'>{html.escape(str(error))}</span>"
             return
@@ -176,24 +280,55 @@ class Lab:
         self.outcome, self.reference, self.history = current, reference, current.history
         preset = self.preset.value
         key = (current.config, reference.config, preset)
-        png = self._figures.get(key)
-        if png is None:
-            ref_key = self.reference_for(preset) if self.reference_for else preset
-            is_broken = preset in self.broken_presets
-            png = self.figure.draw(
-                current, reference, current_label="this run",
-                reference_label=f"reference: {self.presets[ref_key][0]}",
-                current_color=plots.BROKEN_COLOR if is_broken else plots.FIXED_COLOR,
-                reference_color=plots.FIXED_COLOR if is_broken else plots.BROKEN_COLOR)
-            self._figures[key] = png
-            if len(self._figures) > FIGURE_CACHE_SIZE:
-                self._figures.popitem(last=False)     # forget the oldest figure
+        with self._lock:
+            svg = self._figures.get(key)
+        fresh, prepared = key not in self._shown, svg is not None
+        drawn = rendered = trained
+        if svg is None:
+            self.figure.show(current, reference, *self._labels())
+            drawn = time.perf_counter()
+            svg = self.figure.render("svg").decode()
+            rendered = time.perf_counter()
+            self._png = None
         else:
-            self._figures.move_to_end(key)
-        self.output.outputs = ()
-        self.output.append_display_data(Image(data=png, format="png"))
+            self._png = key
+        self._remember(key, svg)
+        if len(self._shown) > 4096:
+            self._shown.clear()
+        self._shown.add(key)
+        # One message replaces the figure (clearing first would send two, and flicker); the
+        # count makes every update a change, even to a figure that looks the same.
+        self._updates += 1
+        self.output.outputs = ({"output_type": "display_data",
+                                "metadata": {"nnlab_update": self._updates},
+                                "data": {"image/svg+xml": svg, "text/plain": "<the lab figure>"}},)
         self.status.value = self.summarize(current, reference)
-        self.timings = {"train": trained - started, "draw": time.perf_counter() - trained}
+        self.timings = {"train": trained - started, "draw": drawn - trained,
+                        "render": rendered - drawn, "total": time.perf_counter() - started}
+        if CLICK_LOG:
+            self._log(svg, fresh, prepared and fresh)
+
+    def _log(self, svg, fresh, prepared) -> None:
+        entry = {"lab": self.title, "fresh": fresh, "prepared_in_background": prepared,
+                 "bytes": len(svg), "time": time.time(),
+                 **{f"{name}_ms": round(1000 * seconds, 2) for name, seconds in self.timings.items()}}
+        with open(CLICK_LOG, "a") as log:
+            log.write(json.dumps(entry) + "\n")
+
+    def png(self) -> bytes:
+        """The current figure as a PNG (the static fallback: a viewer without widgets, `make html`)."""
+        if self._png is not None:        # the figure shown came from the cache: draw it again
+            self.figure.show(self.outcome, self.reference, *self._labels())
+            self._png = None
+        return self.figure.render("png")
+
+    def _labels(self, preset=None):
+        preset = self.preset.value if preset is None else preset
+        ref_key = self.reference_for(preset) if self.reference_for else preset
+        is_broken = preset in self.broken_presets
+        return ("this run", f"reference: {self.presets[ref_key][0]}",
+                plots.BROKEN_COLOR if is_broken else plots.FIXED_COLOR,
+                plots.FIXED_COLOR if is_broken else plots.BROKEN_COLOR)
 
     # --- display ----------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
@@ -203,7 +338,7 @@ class Lab:
         # and the current figure as a plain image.
         bundle["text/plain"] = repr(self)
         if self.output.outputs:
-            bundle["image/png"] = self.output.outputs[0]["data"]["image/png"]
+            bundle["image/png"] = base64.b64encode(self.png()).decode()
         return bundle
 
     def status_text(self) -> str:
@@ -212,6 +347,33 @@ class Lab:
 
     def __repr__(self):
         return f"{self.title} lab: {self.config().describe()}\n{self.status_text()}"
+
+
+def widget_values(widget) -> list:
+    """Every value a learner can pick on this widget, in the order the widget shows them."""
+    options = getattr(widget, "options", None)
+    if options is not None:
+        return [option[1] if isinstance(option, tuple) else option for option in options]
+    if isinstance(widget.value, bool):
+        return [False, True]
+    return list(range(widget.min, widget.max + 1, getattr(widget, "step", 1) or 1))
+
+
+def _step(widget, old, new) -> int:
+    """+1 if ``new`` comes after ``old`` among the widget's values, -1 if before, 0 if unknown."""
+    options = widget_values(widget)
+    if old in options and new in options:
+        return 1 if options.index(new) > options.index(old) else -1
+    return 0
+
+
+def _adjacent(widget) -> list:
+    """The values one step from the widget's value (both neighbours; a checkbox's other state)."""
+    options = widget_values(widget)
+    if widget.value not in options:
+        return []
+    at = options.index(widget.value)
+    return [options[i] for i in (at + 1, at - 1) if 0 <= i < len(options)]
 
 
 def _other(broken="broken", fixed="fixed"):
@@ -257,7 +419,8 @@ def exploding(lecture: bool = False) -> Lab:
     init = widgets.SelectionSlider(options=list(INIT_SCALES), value=case.broken.init,
                                    description="init std", continuous_update=False)
     batchnorm = widgets.Checkbox(description="batch normalization")
-    clip = widgets.Dropdown(options=[("no clipping", None), ("clip at 1", 1.0), ("clip at 10", 10.0)],
+    # 0 stands for "no clipping": a Dropdown whose value is None shows an empty box.
+    clip = widgets.Dropdown(options=[("no clipping", 0.0), ("clip at 1", 1.0), ("clip at 10", 10.0)],
                             description="clipping")
 
     def summarize(result, reference):
@@ -273,7 +436,8 @@ def exploding(lecture: bool = False) -> Lab:
                {"init": Knob(init, *_field("init"), shared=True),
                 "lr": _lr_knob(case.broken.lr),
                 "batchnorm": Knob(batchnorm, *_field("batchnorm")),
-                "clip": Knob(clip, *_field("clip_norm"))},
+                "clip": Knob(clip, lambda config: config.clip_norm or 0.0,
+                             lambda config, value: config.replace(clip_norm=value or None))},
                summarize, lambda preset: "fixed" if preset == "broken" else "broken",
                statistic="bias_grad_norms", third="accuracy", lecture=lecture)
 
