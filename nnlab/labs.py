@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import ipywidgets as widgets
-from IPython.display import Image
 
 from . import experiments, plots, speculate
 from .labfigure import LabFigure
@@ -226,9 +225,18 @@ class Lab:
 
     def _speculate(self):
         if self.output._view_count and self._twin is not None:
-            speculate.ahead([((id(self), preset, tuple(values.items())),
+            speculate.ahead([(self._task_key(preset, values),
                               lambda preset=preset, values=values: self._prepare(preset, values))
                              for preset, values in self._neighbour_states()])
+
+    def _task_key(self, preset, values) -> tuple:
+        return (id(self), preset, tuple(values.items()))
+
+    def figure_key(self, current, reference, preset=None, values=None) -> tuple:
+        """What the figure depends on, for the figure cache: the two configurations and the
+        preset (its labels and colours), for ``preset`` and knob ``values`` (default: the
+        widgets' now). A control that changes the drawing but not the runs belongs here."""
+        return (current, reference, self.preset.value if preset is None else preset)
 
     def _prepare(self, preset, values) -> None:
         """In the background: train the runs of ``preset`` with knob ``values`` and draw their
@@ -236,7 +244,7 @@ class Lab:
         current_config, reference_config = self._config_for(preset, values)
         current = speculate.SPECULATOR.train(current_config)
         reference = speculate.SPECULATOR.train(reference_config)
-        key = (current.config, reference.config, preset)
+        key = self.figure_key(current.config, reference.config, preset, values)
         with self._lock:
             if key in self._figures:
                 return
@@ -265,8 +273,10 @@ class Lab:
     def _update(self) -> None:
         started = time.perf_counter()
         config, reference_config = self.config(), self.reference_config()
+        speculate.SPECULATOR.wait_for(self._task_key(
+            self.preset.value, {name: knob.widget.value for name, knob in self.knobs.items()}))
         with self._lock:
-            ready = (config, reference_config, self.preset.value) in self._figures
+            ready = self.figure_key(config, reference_config) in self._figures
         if not ready:
             # Shown while a new configuration trains (a cached one replaces it at once).
             self.status.value = f"<i>training: {html.escape(config.describe())} …</i>"
@@ -279,7 +289,7 @@ class Lab:
         trained = time.perf_counter()
         self.outcome, self.reference, self.history = current, reference, current.history
         preset = self.preset.value
-        key = (current.config, reference.config, preset)
+        key = self.figure_key(current.config, reference.config)
         with self._lock:
             svg = self._figures.get(key)
         fresh, prepared = key not in self._shown, svg is not None

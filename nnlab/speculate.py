@@ -62,6 +62,13 @@ class Speculator:
                 self.lock.wait()
         return experiments.outcome(config)
 
+    def wait_for(self, key) -> None:
+        """If the thread is doing the task ``key`` now, wait until it is done (a click that
+        needs it would otherwise do the same work beside it, and both would be slower)."""
+        with self.lock:
+            while self.task == key:
+                self.lock.wait()
+
     def train(self, config):
         """``experiments.outcome(config)`` from a task, marked so that a click can wait for it."""
         with self.lock:
