@@ -11,7 +11,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # One BLAS thread (faster for lesson-sized nets, and reproducible): `import nnlab` sets it,
 # before NumPy loads (nnlab.ONE_BLAS_THREAD; tests/conftest.py imports nnlab first).
 
-.PHONY: lab test install notebooks html bench clean
+.PHONY: lab test install notebooks html bench runs clean
 
 install: $(STAMP)
 
@@ -31,6 +31,11 @@ notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 \
 	    --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
+
+# The slow runs a lab needs at once (the dropout lab's 11 rates, 1000 epochs each), trained once
+# and shipped in nnlab/lab_runs.npz (about 1.3 MB); experiments.outcome reads them.
+runs: $(STAMP)
+	$(BIN)/python -m nnlab.runstore
 
 # Every lesson as static HTML in html/: each lab as its saved figure and numbers (no kernel or
 # network needed to view it), with the widget state still embedded.

@@ -34,12 +34,8 @@ LAB_NAMES = ("vanishing", "exploding", "dead_relu", "dropout", "batchnorm", "pla
 
 def values_of(widget) -> list:
     """Every value a learner can pick on this widget, in the order the widget shows them."""
-    options = getattr(widget, "options", None)
-    if options is not None:
-        return [option[1] if isinstance(option, tuple) else option for option in options]
-    if isinstance(widget.value, bool):
-        return [False, True]
-    return list(range(widget.min, widget.max + 1, getattr(widget, "step", 1) or 1))
+    from nnlab.labs import widget_values
+    return widget_values(widget)
 
 
 def learner_script(lab) -> list[tuple[str, object]]:
@@ -95,7 +91,7 @@ def click(lab, name: str, value) -> dict | None:
     updated = lab.timings is not before_timings
     record = {"control": name, "value": repr(value), "seconds": seconds,
               "train": lab.timings.get("train") if updated else None,
-              "draw": lab.timings.get("draw") if updated else None,
+              "draw": (lab.timings.get("draw", 0) + lab.timings.get("render", 0)) if updated else None,
               "new_figure": bool(lab.output.outputs) and lab.output.outputs is not before_outputs}
     if before_cache is not None:
         record["cache_hit"] = after_cache.misses == before_cache.misses
@@ -145,7 +141,7 @@ def _build(name: str):
     lab = getattr(labs, name)()
     built = time.perf_counter()
     return lab, {"import_labs_s": imported - started, "build_s": built - imported,
-                 "build_train_s": lab.timings.get("train"), "build_draw_s": lab.timings.get("draw")}
+                 "build_train_s": lab.timings.get("train"), "build_draw_s": lab.timings.get("draw", 0) + lab.timings.get("render", 0)}
 
 
 def clicks(name: str, limit: int | None = None) -> dict:

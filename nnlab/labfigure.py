@@ -12,20 +12,23 @@ needs to rasterize three small axes (see benchmarks/).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 
 import numpy as np
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-from . import metrics
-from .plots import (BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA, STATISTICS, decades, smooth,
-                    step_epochs)
+from . import panels
+from .panels import THIRD_PANELS, decades, divergence_mark, epoch_span  # noqa: F401 (re-exported)
+from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA
 
-THIRD_PANELS = ("accuracy", "dead", "weight_change")
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -37,48 +40,111 @@ def _power_of_ten(value, _position=None) -> str:
     return "1" if exponent == 0 else "10" + str(exponent).translate(_SUPERSCRIPT)
 
 
-class _RunArtists:
-    """The lines that show one run (current or reference) in every panel."""
+class _MeasuringRenderer(RendererSVG):
+    """An SVG renderer that remembers text sizes across figures (matplotlib measures every
+    string again for each new renderer, which was most of the cost of a redraw)."""
 
-    def __init__(self, axes, third: str, alpha: float, zorder: int):
-        grad_ax, loss_ax, third_ax = axes
+    _sizes: dict = {}
+
+    # Text as text, and ids that are the same on every run, whatever rcParams say at the
+    # time (a lab may render in a background thread, see nnlab.speculate).
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        clip_attrs = self._get_clip_attrs(gc)
+        if clip_attrs:
+            self.writer.start("g", **clip_attrs)
+        self._draw_text_as_text(gc, x, y, s, prop, angle, ismath, mtext)
+        if clip_attrs:
+            self.writer.end("g")
+
+    def _make_id(self, type, content):
+        return f"{type}{hashlib.sha256(('nnlab' + str(content)).encode()).hexdigest()[:10]}"
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        key = (s, hash(prop), ismath)
+        size = self._sizes.get(key)
+        if size is None:
+            if len(self._sizes) > 4096:
+                self._sizes.clear()
+            size = self._sizes[key] = super().get_text_width_height_descent(s, prop, ismath)
+        return size
+
+
+def _svg(figure) -> str:
+    """``figure`` as SVG text, sized in CSS pixels (as ``FigureCanvasSVG.print_svg`` draws it)."""
+    dpi = figure.dpi
+    width, height = figure.get_size_inches()
+    text = io.StringIO()       # str all the way: no encoding layer between the writer and the buffer
+    figure.dpi = 72
+    try:
+        renderer = MixedModeRenderer(figure, width, height, dpi,
+                                     _MeasuringRenderer(width * 72, height * 72, text,
+                                                        image_dpi=dpi, metadata={"Date": None}))
+        figure.draw(renderer)
+        renderer.finalize()
+    finally:
+        figure.dpi = dpi
+    svg = text.getvalue()
+    # Sized in px, not pt (1 pt = 1.33 px): the figure shows at its nominal pixel size.
+    head, body = svg[:1000], svg[1000:]
+    return re.sub(r'(width|height)="([0-9.]+)pt"', r'\1="\2px"', head, count=2) + body
+
+
+class _RunArtists:
+    """The lines that show one run (current or reference): one per series of every panel."""
+
+    def __init__(self, axes, specs, alpha: float, zorder: int):
+        self.alpha = alpha
         style = dict(alpha=alpha, zorder=zorder)
-        self.gradient, = grad_ax.plot([], [], marker="o", **style)
-        self.step_loss, = loss_ax.plot([], [], linewidth=0.8, **style)
-        self.loss, = loss_ax.plot([], [], linewidth=1.6, **style)
-        self.val_loss, = loss_ax.plot([], [], linestyle="--", linewidth=1.6, **style)
-        self.blowup, = loss_ax.plot([], [], marker="X", markersize=10, linestyle="none", **style)
-        self.diverged_line = loss_ax.axvline(np.nan, linestyle="--", linewidth=1.4, **style)
-        self.diverged_text = loss_ax.text(0, 0.97, "", transform=loss_ax.get_xaxis_transform(),
-                                          va="top", ha="left", fontsize="small", **style)
-        if third == "accuracy":
-            self.third = [third_ax.plot([], [], **style)[0],
-                          third_ax.plot([], [], linestyle="--", **style)[0]]
-        else:
-            marker = "s" if third == "weight_change" else None
-            self.third = [third_ax.plot([], [], marker=marker, **style)[0]]
-        self.step_alpha = 0.3 * alpha
-        self.step_loss.set_alpha(self.step_alpha)
+        # Fixed styles are set now (the run legend copies the gradient line's marker).
+        self.lines = [[ax.plot([], [], **style, **(series.style if isinstance(series.style, dict)
+                                                   else {}))[0] for series in spec.series]
+                      for ax, spec in zip(axes, specs)]
+        self.marks = [(ax.axvline(np.nan, linestyle="--", linewidth=1.4, **style),
+                       ax.text(0, 0.97, "", transform=ax.get_xaxis_transform(), va="top",
+                               ha="left", fontsize=matplotlib.rcParams["legend.fontsize"],
+                               **style))
+                      if spec.marks_divergence else None for ax, spec in zip(axes, specs)]
 
     def color(self, color: str) -> None:
-        for line in (self.gradient, self.step_loss, self.loss, self.val_loss, self.blowup,
-                     self.diverged_line, *self.third):
-            line.set_color(color)
-        self.diverged_text.set_color(color)
+        for row in self.lines:
+            for line in row:
+                line.set_color(color)
+        for mark in filter(None, self.marks):
+            mark[0].set_color(color)
+            mark[1].set_color(color)
+
+    def show(self, specs, result) -> None:
+        """Put ``result``'s series into the lines, and mark where it blew up."""
+        history = result.history
+        for spec, row, mark in zip(specs, self.lines, self.marks):
+            for series, line in zip(spec.series, row):
+                line.set_data(*series.data(result))
+                style = {"marker": "None", "markersize": 6, "linestyle": "-", "linewidth": 1.5,
+                         **series.style_for(history)}
+                style["alpha"] = self.alpha * style.get("alpha", 1.0)
+                line.set(**style)
+            if mark is not None:
+                where = divergence_mark(history)
+                mark[0].set_xdata([np.nan, np.nan] if where is None else [where[0]] * 2)
+                mark[1].set_x(0 if where is None else where[0])
+                mark[1].set_text("" if where is None else where[1])
 
 
 class LabFigure:
     """A three-panel figure, created once and redrawn in place by :meth:`draw`.
 
     ``statistic`` picks the per-layer gradient statistic of the first panel
-    (see ``plots.STATISTICS``); ``third`` picks the third panel, one of
+    (see ``panels.STATISTICS``); ``third`` picks the third panel, one of
     ``"accuracy"``, ``"dead"`` or ``"weight_change"``. ``gradient_at`` is
     ``"start"`` (the gradient at initialisation) or ``"end"`` (at the last step).
     ``lecture=True`` draws a larger figure with larger type, for a projector.
+    What each panel shows is ``panels``' specification, as in ``plots.comparison_figure``.
     """
 
     def __init__(self, statistic: str = "grad_norms", third: str = "accuracy",
                  lecture: bool = False, gradient_at: str = "start"):
+        self.arguments = dict(statistic=statistic, third=third, lecture=lecture,
+                              gradient_at=gradient_at)
         if gradient_at not in ("start", "end"):
             raise ValueError(f"gradient_at must be 'start' or 'end', but got {gradient_at!r}.")
         self.gradient_row = 0 if gradient_at == "start" else -1
@@ -86,176 +152,151 @@ class LabFigure:
             raise ValueError(f"third must be one of {', '.join(map(repr, THIRD_PANELS))}, "
                              f"but got {third!r}.")
         self.statistic, self.third, self.lecture = statistic, third, lecture
-        self.fonts = {"font.size": 13 if lecture else 9,
-                      "legend.fontsize": 11 if lecture else 8,
-                      "axes.titlesize": 14 if lecture else 10}
+        when = "at initialisation" if self.gradient_row == 0 else "at the last step"
+        self.specs = (panels.gradient_panel(statistic, self.gradient_row, when=when),
+                      panels.LOSS, panels.third_panel(third))
+        # Sizes in CSS pixels as the browser shows the SVG (1 pt = 1 px): tick labels of 11 px
+        # at least, a figure 960 px wide (1200 px in lecture mode).
+        self.fonts = {"font.size": 15 if lecture else 11.5,
+                      "legend.fontsize": 13 if lecture else 11,
+                      "axes.titlesize": 16 if lecture else 12.5}
         with matplotlib.rc_context(self.fonts):
-            self.figure = Figure(figsize=(15, 4.6) if lecture else (12, 3.6),
-                                 dpi=80 if lecture else 72)
+            self.figure = Figure(figsize=(16.67, 5.2) if lecture else (13.33, 4.1), dpi=72)
             FigureCanvasAgg(self.figure)
             self.axes = self.figure.subplots(1, 3)
-            self.figure.subplots_adjust(left=0.06, right=0.985, bottom=0.17, top=0.83, wspace=0.3)
+            self.figure.subplots_adjust(left=0.065, right=0.985, bottom=0.165, top=0.84, wspace=0.3)
             self._decorate()
-            self.reference = _RunArtists(self.axes, third, REFERENCE_ALPHA, zorder=2)
-            self.current = _RunArtists(self.axes, third, 1.0, zorder=3)
+            self.reference = _RunArtists(self.axes, self.specs, REFERENCE_ALPHA, zorder=2)
+            self.current = _RunArtists(self.axes, self.specs, 1.0, zorder=3)
             self._legends()
         self.n_layers = None
 
+    def twin(self) -> "LabFigure":
+        """A new figure like this one (the background thread draws on its own)."""
+        return type(self)(**self.arguments)
+
     # --- built once -------------------------------------------------------
     def _decorate(self):
-        grad_ax, loss_ax, third_ax = self.axes
-        # An explicit title height spares matplotlib a layout pass on every draw.
-        when = "at initialisation" if self.gradient_row == 0 else "at the last step"
-        grad_ax.set_title(f"Gradient magnitude per layer ({when})", y=1.0)
-        grad_ax.set_xlabel("Dense layer (1 = next to the input)")
-        grad_ax.set_ylabel(STATISTICS.get(self.statistic, self.statistic))
-        loss_ax.set_title("Loss", y=1.0)
-        loss_ax.set_xlabel("epoch")
-        loss_ax.set_ylabel("loss (cross-entropy)")
-        log_axes = [grad_ax, loss_ax]
-        if self.third == "accuracy":
-            third_ax.set_title("Accuracy", y=1.0)
-            third_ax.set_xlabel("epoch (long runs smoothed)")
-            third_ax.set_ylabel("accuracy (fraction correct)")
-            third_ax.set_ylim(0, 1.02)
-            self.chance = third_ax.axhline(0.5, color="gray", linestyle=":", linewidth=1)
-        elif self.third == "dead":
-            third_ax.set_title("Dead ReLU units (per epoch)", y=1.0)
-            third_ax.set_xlabel("epoch")
-            third_ax.set_ylabel("dead hidden units (fraction)")
-            third_ax.set_ylim(-0.02, 1.02)
-        else:
-            third_ax.set_title("How far each layer moved", y=1.0)
-            third_ax.set_xlabel("Dense layer (1 = next to the input)")
-            third_ax.set_ylabel("‖W_end − W_start‖ / ‖W_start‖")
-            log_axes.append(third_ax)
-        for ax in log_axes:
-            ax.set_yscale("log")
-            ax.yaxis.set_major_locator(LogLocator(base=10, numticks=7))
-            ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
-            ax.yaxis.set_minor_locator(NullLocator())
-        for ax in self.axes:
-            ax.grid(True, alpha=0.3)
-            if ax is not grad_ax and not (ax is third_ax and self.third == "weight_change"):
+        self.chance = None
+        for ax, spec in zip(self.axes, self.specs):
+            # An explicit title height spares matplotlib a layout pass on every draw.
+            ax.set_title(spec.title, y=1.0)
+            ax.set_xlabel(spec.xlabel)
+            ax.set_ylabel(spec.ylabel)
+            if spec.ylim is not None:
+                ax.set_ylim(*spec.ylim)
+            if spec.chance:
+                self.chance = ax.axhline(0.5, color="gray", linestyle=":", linewidth=1)
+            if spec.log:
+                ax.set_yscale("log")
+                ax.yaxis.set_major_locator(LogLocator(base=10, numticks=7))
+                ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
+                ax.yaxis.set_minor_locator(NullLocator())
+            if spec.x == "epoch":
                 ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+            ax.grid(True, alpha=0.3)
+            # For speed: grid lines instead of tick marks, and axis labels at fixed places
+            # (placing them by the tick labels' sizes costs a layout pass on every redraw).
+            ax.tick_params(which="both", bottom=False, left=False,
+                           labelsize=self.fonts["font.size"])
+            ax.xaxis.set_label_coords(0.5, -0.13)
+            ax.yaxis.set_label_coords(-0.155, 0.5)
 
     def _legends(self):
         # Above the panels, where it can never cover a curve.
-        self.run_legend = self.figure.legend([self.reference.gradient, self.current.gradient],
+        self.run_legend = self.figure.legend([self.reference.lines[0][0], self.current.lines[0][0]],
                                              ["reference", "this run"], loc="upper center",
                                              ncol=2, frameon=False)
         self.legend_flags = None
-        self.loss_legend = self.third_legend = None
+        self.panel_legends = [None] * len(self.specs)
 
-    def _legend_entries(self, histories) -> None:
-        """Line styles for the loss and accuracy panels: "validation" and "blew up" only
-        when some run has them (rebuilt only when that changes)."""
-        has_val = any(h.val_loss for h in histories)
-        diverged = any(h.diverged for h in histories)
-        if (has_val, diverged) == self.legend_flags:
+    def _legend_entries(self, results) -> None:
+        """Line styles of the panels with several series (loss, accuracy), in gray: a series
+        is listed only when some run has it (rebuilt only when that changes)."""
+        present = tuple(tuple(any(len(series.data(r)[0]) for r in results) for series in spec.series)
+                        for spec in self.specs)
+        if present == self.legend_flags:
             return
-        self.legend_flags = (has_val, diverged)
-        grad_ax, loss_ax, third_ax = self.axes
-        gray = dict(color="0.35")
-        training = Line2D([], [], **gray)
-        validation = Line2D([], [], linestyle="--", **gray)
-        blew_up = Line2D([], [], marker="X", linestyle="none", **gray)
-        entries = [(training, "training")] + [(validation, "validation")] * has_val \
-            + [(blew_up, "blew up (diverged)")] * diverged
-        if self.loss_legend is not None:
-            self.loss_legend.remove()
-        self.loss_legend = loss_ax.legend(*zip(*entries), loc="lower left")
-        if self.third == "accuracy":
-            entries = [(training, "training")] + [(validation, "validation")] * has_val \
-                + [(self.chance, "chance")]
-            if self.third_legend is not None:
-                self.third_legend.remove()
-            self.third_legend = third_ax.legend(*zip(*entries), loc="lower right")
+        self.legend_flags = present
+        corners = ("best", "lower left", "lower right")
+        for index, (ax, spec, shown) in enumerate(zip(self.axes, self.specs, present)):
+            if len(spec.series) < 2:
+                continue
+            entries = []
+            for series, has in zip(spec.series, shown):
+                style = series.style_for(results[0].history)
+                if has and series.shared_legend:
+                    entries.append((Line2D([], [], color="0.35", linestyle=style.get("linestyle", "-"),
+                                           marker=style.get("marker", "None")), series.legend))
+            if spec.chance:
+                entries.append((self.chance, "chance"))
+            if self.panel_legends[index] is not None:
+                self.panel_legends[index].remove()
+            self.panel_legends[index] = ax.legend(*zip(*entries), loc=corners[index],
+                                                  fontsize=self.fonts["legend.fontsize"])
 
     # --- on every click ---------------------------------------------------
     def draw(self, current, reference, current_label: str = "this run",
              reference_label: str = "reference", current_color: str = FIXED_COLOR,
-             reference_color: str = BROKEN_COLOR) -> bytes:
-        """Show ``current`` over ``reference`` (``experiments.Outcome`` objects); return PNG bytes."""
-        with matplotlib.rc_context(self.fonts):
-            for artists, result, color in ((self.reference, reference, reference_color),
-                                           (self.current, current, current_color)):
-                artists.color(color)
-                self._show_run(artists, result)
-            texts = self.run_legend.get_texts()
-            texts[0].set_text(reference_label)
-            texts[1].set_text(current_label)
-            for handle, color in zip(self.run_legend.legend_handles,
-                                     (reference_color, current_color)):
-                handle.set_color(color)
-            self._set_limits(current, reference)
-            self._legend_entries((current.history, reference.history))
-            buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+             reference_color: str = BROKEN_COLOR, format: str = "png") -> bytes:
+        """Show ``current`` over ``reference`` (``experiments.Outcome`` objects); return the
+        figure as PNG bytes (``format="svg"``: SVG text as UTF-8 bytes, see :meth:`render`)."""
+        self.show(current, reference, current_label, reference_label, current_color,
+                  reference_color)
+        return self.render(format)
+
+    def show(self, current, reference, current_label: str = "this run",
+             reference_label: str = "reference", current_color: str = FIXED_COLOR,
+             reference_color: str = BROKEN_COLOR) -> None:
+        """Put both runs into the figure's lines, legends and limits (nothing is rendered)."""
+        # Every size is set on the artists themselves (no rc_context): a twin of this figure
+        # may be drawing in the background thread at the same time.
+        for artists, result, color in ((self.reference, reference, reference_color),
+                                       (self.current, current, current_color)):
+            artists.color(color)
+            artists.show(self.specs, result)
+        texts = self.run_legend.get_texts()
+        texts[0].set_text(reference_label)
+        texts[1].set_text(current_label)
+        for handle, color in zip(self.run_legend.legend_handles,
+                                 (reference_color, current_color)):
+            handle.set_color(color)
+        self._set_limits(current, reference)
+        self._legend_entries((current, reference))
+
+    def render(self, format: str = "png") -> bytes:
+        """The figure as it stands: PNG bytes, or (``"svg"``) SVG as UTF-8 bytes.
+
+        The SVG keeps its text as text and its lines as vectors: sharp at any screen
+        resolution, and cheaper to make than a PNG (nothing is rasterized in Python).
+        Its size is in CSS pixels (1 figure point = 1 px), so a browser shows the
+        type at the sizes ``fonts`` gives.
+        """
+        if format not in ("png", "svg"):
+            raise ValueError(f"format must be 'png' or 'svg', but got {format!r}.")
+        if format == "svg":
+            return _svg(self.figure).encode()
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
         return buffer.getvalue()
 
-    def _show_run(self, artists: _RunArtists, result) -> None:
-        history = result.history
-        rows = getattr(history, self.statistic)
-        layers = np.arange(1, rows.shape[1] + 1)
-        values = rows[self.gradient_row] if rows.shape[0] else np.full(len(layers), np.nan)
-        # A gradient of exactly 0 (every unit dead) has no place on a log axis: leave a gap.
-        artists.gradient.set_data(layers, np.where(values > 0, values, np.nan))
-        steps_x = step_epochs(history)
-        epochs = np.arange(1, len(history.loss) + 1)
-        artists.step_loss.set_data(steps_x, history.step_loss)
-        artists.step_loss.set_alpha(artists.gradient.get_alpha() if history.diverged
-                                    else artists.step_alpha)
-        artists.step_loss.set_marker("o" if history.diverged else "None")
-        artists.step_loss.set_markersize(4)
-        artists.loss.set_data(epochs, smooth(history.loss))
-        artists.val_loss.set_data(np.arange(1, len(history.val_loss) + 1), smooth(history.val_loss))
-        if history.diverged:
-            x = history.diverged_at / max(history.steps_per_epoch, 1)
-            artists.diverged_line.set_xdata([x, x])
-            artists.diverged_text.set_x(x)
-            artists.diverged_text.set_text(f" diverged (step {history.diverged_at})")
-            blown = history.diverged_loss if np.isfinite(history.diverged_loss) else np.nan
-            artists.blowup.set_data([x], [blown])
-        else:
-            artists.diverged_line.set_xdata([np.nan, np.nan])
-            artists.diverged_text.set_text("")
-            artists.blowup.set_data([], [])
-        if self.third == "accuracy":
-            artists.third[0].set_data(np.arange(1, len(history.accuracy) + 1),
-                                      smooth(history.accuracy))
-            artists.third[1].set_data(np.arange(1, len(history.val_accuracy) + 1),
-                                      smooth(history.val_accuracy))
-        elif self.third == "dead":
-            dead = metrics.dead_fraction_per_epoch(history)
-            artists.third[0].set_data(np.arange(1, len(dead) + 1), dead)
-        else:
-            change = result.weight_change
-            artists.third[0].set_data(np.arange(1, len(change) + 1), change)
-
     def _set_limits(self, current, reference) -> None:
-        grad_ax, loss_ax, third_ax = self.axes
         histories = (current.history, reference.history)
-        n_layers = max(getattr(h, self.statistic).shape[1] for h in histories)
-        if n_layers != self.n_layers:
-            self.n_layers = n_layers
-            ticks = np.arange(1, n_layers + 1)
-            for ax in ([grad_ax, third_ax] if self.third == "weight_change" else [grad_ax]):
-                ax.set_xticks(ticks)
-                ax.set_xlim(0.6, n_layers + 0.4)
-        grad_ax.set_ylim(*decades(np.concatenate(
-            [getattr(h, self.statistic)[self.gradient_row:][:1].ravel() for h in histories])))
-        losses = np.concatenate([np.concatenate([h.step_loss, h.loss, h.val_loss,
-                                                 [h.diverged_loss]]) for h in histories])
-        loss_ax.set_ylim(*decades(losses))
-        last_epoch = max(max(h.epochs, (h.diverged_at or 0) / max(h.steps_per_epoch, 1))
-                         for h in histories)
-        loss_ax.set_xlim(0, max(last_epoch, 1) * 1.02)
-        if self.third == "weight_change":
-            third_ax.set_ylim(*decades(np.concatenate([current.weight_change,
-                                                        reference.weight_change])))
-        else:
-            third_ax.set_xlim(0, max(last_epoch, 1) * 1.02)
-            if self.third == "accuracy":
+        last_epoch = max(max(epoch_span(h) for h in histories), 1) * 1.02
+        for ax, spec, lines in zip(self.axes, self.specs,
+                                   zip(self.current.lines, self.reference.lines)):
+            ax.xaxis.label.set_text(spec.xlabel_for(histories))
+            if spec.x == "layer":
+                n_layers = max(len(line.get_xdata()) for line in lines[0] + lines[1])
+                if n_layers != getattr(ax, "_nnlab_layers", None):
+                    ax._nnlab_layers = n_layers
+                    ax.set_xticks(np.arange(1, n_layers + 1))
+                    ax.set_xlim(0.6, n_layers + 0.4)
+            else:
+                ax.set_xlim(0, last_epoch)
+            if spec.log:
+                ax.set_ylim(*decades(np.concatenate(
+                    [np.asarray(line.get_ydata(), dtype=float) for line in lines[0] + lines[1]])))
+            if spec.chance:
                 classes = max(h.n_classes for h in histories) or 2
                 self.chance.set_ydata([1.0 / classes] * 2)

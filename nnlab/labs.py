@@ -16,8 +16,12 @@ the lab works, and can be tested, without a kernel.
 
 from __future__ import annotations
 
+import base64
 import html
+import json
+import os
 import re
+import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -25,14 +29,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 import ipywidgets as widgets
-from IPython.display import Image
 
-from . import experiments, metrics, plots
+from . import experiments, metrics, plots, speculate
 from .labfigure import LabFigure
 from .experiments import LEARNING_RATES, Experiment, Outcome
 
-# PNGs kept per lab for revisited settings (about 70 kB each).
+# Figures kept per lab for revisited settings (SVG, 50 to 200 kB each).
 FIGURE_CACHE_SIZE = 64
+# NNLAB_CLICK_LOG=<file>: every update appends one JSON line of its timings (benchmarks/).
+CLICK_LOG = os.environ.get("NNLAB_CLICK_LOG")
 
 DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10)
 # The preset toggle shows this while the knobs match none of the lab's presets.
@@ -118,19 +123,35 @@ class Lab:
         self.reference: Outcome | None = None
         self._holding = False
         self.timings = {"train": 0.0, "draw": 0.0}
+        self._png = None         # set when the figure shown came from the cache (see png())
+        self._updates = 0
+        self._lock = threading.Lock()      # the figure cache is shared with the background thread
+        self._shown: set = set()           # figures the learner has seen (the rest are fresh)
+        self._twin = None                  # the background thread's own figure
         self._figures: OrderedDict = OrderedDict()     # a revisited setting redraws nothing
+        self._last_change = None       # (control name, step along its options) of the last click
         self._set_knobs(self.presets[self.base][1])
         self.preset.observe(self._on_preset, names="value")
         for knob in knobs.values():
             knob.widget.observe(self._on_knob, names="value")
+        # The browser counts the views it shows: the first one means a learner is looking,
+        # and the runs one click away start training in the background (see speculate).
+        self.output._view_count = 0
+        self.output.observe(self._on_shown, names="_view_count")
         self.update()
 
     # --- what is being run ------------------------------------------------
-    def config(self) -> Experiment:
-        """The configuration the controls describe now."""
-        config = self.presets[self.base][1]
-        for knob in self.knobs.values():
-            config = knob.write(config, knob.widget.value)
+    def values(self) -> dict:
+        """Every knob's value now, by knob name."""
+        return {name: knob.widget.value for name, knob in self.knobs.items()}
+
+    def config(self, base: str | None = None, values: dict | None = None) -> Experiment:
+        """The configuration the controls describe now (or preset ``base`` with knob ``values``)."""
+        base = self.base if base is None else base
+        values = self.values() if values is None else values
+        config = self.presets[base][1]
+        for name, knob in self.knobs.items():
+            config = knob.write(config, values[name])
         return config
 
     def matching_preset(self) -> str:
@@ -140,22 +161,27 @@ class Lab:
             return self.base
         return next((key for key, (_, preset) in self.presets.items() if preset == config), CUSTOM)
 
-    def reference_key(self) -> str:
-        """The preset drawn faint behind the current run."""
-        return self.reference_for(self.base) if self.reference_for else self.base
+    def reference_key(self, base: str | None = None) -> str:
+        """The preset drawn faint behind the current run (or behind preset ``base``)."""
+        base = self.base if base is None else base
+        return self.reference_for(base) if self.reference_for else base
 
-    def reference_label(self) -> str:
+    def reference_label(self, base: str | None = None, values: dict | None = None) -> str:
         """The faint run's legend: its preset, and any shared knob it takes from this run."""
-        label, preset = self.presets[self.reference_key()]
-        kept = [f"{knob.widget.description} {_shown(knob.widget)}" for knob in self.knobs.values()
-                if knob.shared and knob.read(preset) != knob.widget.value]
+        values = self.values() if values is None else values
+        label, preset = self.presets[self.reference_key(base)]
+        kept = [f"{knob.widget.description} {_shown(knob.widget, values[name])}"
+                for name, knob in self.knobs.items()
+                if knob.shared and knob.read(preset) != values[name]]
         return f"reference: {label}" + "".join(f", but {change}" for change in kept)
 
-    def reference_config(self) -> Experiment:
-        config = self.presets[self.reference_key()][1]
-        for knob in self.knobs.values():
+    def reference_config(self, base: str | None = None, values: dict | None = None) -> Experiment:
+        """The faint run's configuration: its preset, with the shared knobs' values."""
+        values = self.values() if values is None else values
+        config = self.presets[self.reference_key(base)][1]
+        for name, knob in self.knobs.items():
             if knob.shared:
-                config = knob.write(config, knob.widget.value)
+                config = knob.write(config, values[name])
         return config
 
     # --- reacting to the widgets ------------------------------------------
@@ -186,51 +212,172 @@ class Lab:
         if change["new"] == CUSTOM:          # nothing to set: show what the knobs match
             self._show_preset()
             return
+        self._last_change = ("preset", 0)
         self.base = change["new"]
         self._set_knobs(self.presets[self.base][1])
         self.update()
 
     def _on_knob(self, change):
         if not self._holding:
+            self._last_change = (change["owner"], _step(change["owner"], change["old"], change["new"]))
             self._show_preset()
             self.update()
+
+    def _on_shown(self, change):
+        if change["new"] and speculate.ENABLED:
+            if self._twin is None:
+                self._twin = self.figure.twin()    # built here, in the kernel's main thread
+            self._speculate()
+
+    # --- the runs one click away ------------------------------------------
+    def _config_for(self, preset, values: dict):
+        """The (current, reference) configurations for ``preset`` with knob ``values``."""
+        return self.config(preset, values), self.reference_config(preset, values)
+
+    def _neighbour_states(self) -> list:
+        """``(preset, knob values)`` one click away, most likely first: the last-moved control's
+        next value in the same direction, then each control's neighbouring values, then the
+        other presets."""
+        values = self.values()
+        moves = []
+        for name, knob in self.knobs.items():
+            for value in _adjacent(knob.widget):
+                moves.append((knob.widget, value, (self.base, {**values, name: value})))
+        last_widget, direction = self._last_change or (None, 0)
+        moves.sort(key=lambda move: not (move[0] is last_widget
+                                         and _step(move[0], move[0].value, move[1]) == direction))
+        states = [state for _, _, state in moves]
+        for preset in self.presets:          # a preset sets every knob, shared ones included
+            if preset != self.base:
+                config = self.presets[preset][1]
+                states.append((preset, {name: knob.read(config) for name, knob in self.knobs.items()}))
+        return states
+
+    def neighbours(self) -> list:
+        """The configurations one click away (current and reference runs), most likely first."""
+        configs = []
+        for preset, values in self._neighbour_states():
+            try:
+                configs.extend(self._config_for(preset, values))
+            except (ValueError, TypeError):
+                continue
+        return configs
+
+    def _speculate(self):
+        if self.output._view_count and self._twin is not None:
+            speculate.ahead([(self._task_key(preset, values),
+                              lambda preset=preset, values=values: self._prepare(preset, values))
+                             for preset, values in self._neighbour_states()])
+
+    def _task_key(self, preset, values) -> tuple:
+        return (id(self), preset, tuple(values.items()))
+
+    def figure_key(self, current, reference, preset=None, values=None) -> tuple:
+        """What the figure depends on, for the figure cache: the two configurations and the
+        preset (its labels and colours), for ``preset`` and knob ``values`` (default: the
+        widgets' now). A control that changes the drawing but not the runs belongs here."""
+        return (current, reference, self.base if preset is None else preset)
+
+    def _prepare(self, preset, values) -> None:
+        """In the background: train the runs of ``preset`` with knob ``values`` and draw their
+        figure (on the twin figure, never on the one the click draws on) into the cache."""
+        current_config, reference_config = self._config_for(preset, values)
+        current = speculate.SPECULATOR.train(current_config)
+        reference = speculate.SPECULATOR.train(reference_config)
+        key = self.figure_key(current.config, reference.config, preset, values)
+        with self._lock:
+            if key in self._figures:
+                return
+        self._twin.show(current, reference, *self._labels(preset, values))
+        svg = self._twin.render("svg").decode()
+        self._remember(key, svg)
+
+    def _remember(self, key, svg) -> None:
+        with self._lock:
+            self._figures[key] = svg
+            self._figures.move_to_end(key)
+            while len(self._figures) > FIGURE_CACHE_SIZE:
+                self._figures.popitem(last=False)     # forget the oldest figure
 
     def update(self) -> None:
         """Run (or fetch from the cache) the current and reference runs, and redraw.
 
-        ``timings`` then holds the seconds spent training (zero on a cache hit)
-        and drawing, which the benchmarks read.
+        ``timings`` then holds the seconds spent training (zero on a cache hit),
+        drawing (the artists) and rendering the SVG, which the benchmarks read.
+        The figure and the status line each reach the browser in one message.
         """
+        with speculate.SPECULATOR:
+            self._update()
+        self._speculate()
+
+    def _update(self) -> None:
         started = time.perf_counter()
-        # Shown while a new configuration trains (a cached one replaces it at once).
-        self.status.value = f"<i>training: {html.escape(self.config().describe())} …</i>"
+        config, reference_config = self.config(), self.reference_config()
+        speculate.SPECULATOR.wait_for(self._task_key(self.base, self.values()))
+        with self._lock:
+            ready = self.figure_key(config, reference_config) in self._figures
+        if not ready:
+            # Shown while a new configuration trains (a cached one replaces it at once).
+            self.status.value = f"<i>training: {html.escape(config.describe())} …</i>"
         try:
-            current = experiments.outcome(self.config())
-            reference = experiments.outcome(self.reference_config())
+            current = speculate.outcome(config)
+            reference = speculate.outcome(reference_config)
         except (ValueError, TypeError) as error:
             self.status.value = f"<span style='color:#d62728'>{html.escape(str(error))}</span>"
             return
         trained = time.perf_counter()
         self.outcome, self.reference, self.history = current, reference, current.history
         preset = self.base
-        key = (current.config, reference.config, preset)
-        png = self._figures.get(key)
-        if png is None:
-            is_broken = preset in self.broken_presets
-            png = self.figure.draw(
-                current, reference, current_label="this run",
-                reference_label=self.reference_label(),
-                current_color=plots.BROKEN_COLOR if is_broken else plots.FIXED_COLOR,
-                reference_color=plots.FIXED_COLOR if is_broken else plots.BROKEN_COLOR)
-            self._figures[key] = png
-            if len(self._figures) > FIGURE_CACHE_SIZE:
-                self._figures.popitem(last=False)     # forget the oldest figure
+        key = self.figure_key(current.config, reference.config)
+        with self._lock:
+            svg = self._figures.get(key)
+        fresh, prepared = key not in self._shown, svg is not None
+        drawn = rendered = trained
+        if svg is None:
+            self.figure.show(current, reference, *self._labels())
+            drawn = time.perf_counter()
+            svg = self.figure.render("svg").decode()
+            rendered = time.perf_counter()
+            self._png = None
         else:
-            self._figures.move_to_end(key)
-        self.output.outputs = ()
-        self.output.append_display_data(Image(data=png, format="png"))
+            self._png = key
+        self._remember(key, svg)
+        if len(self._shown) > 4096:
+            self._shown.clear()
+        self._shown.add(key)
+        # One message replaces the figure (clearing first would send two, and flicker); the
+        # count makes every update a change, even to a figure that looks the same.
+        self._updates += 1
+        self.output.outputs = ({"output_type": "display_data",
+                                "metadata": {"nnlab_update": self._updates},
+                                "data": {"image/svg+xml": svg, "text/plain": "<the lab figure>"}},)
         self.status.value = self.summarize(current, reference)
-        self.timings = {"train": trained - started, "draw": time.perf_counter() - trained}
+        self.timings = {"train": trained - started, "draw": drawn - trained,
+                        "render": rendered - drawn, "total": time.perf_counter() - started}
+        if CLICK_LOG:
+            self._log(svg, fresh, prepared and fresh)
+
+    def _log(self, svg, fresh, prepared) -> None:
+        entry = {"lab": self.title, "fresh": fresh, "prepared_in_background": prepared,
+                 "bytes": len(svg), "time": time.time(),
+                 **{f"{name}_ms": round(1000 * seconds, 2) for name, seconds in self.timings.items()}}
+        with open(CLICK_LOG, "a") as log:
+            log.write(json.dumps(entry) + "\n")
+
+    def png(self) -> bytes:
+        """The current figure as a PNG (the static fallback: a viewer without widgets, `make html`)."""
+        if self._png is not None:        # the figure shown came from the cache: draw it again
+            self.figure.show(self.outcome, self.reference, *self._labels())
+            self._png = None
+        return self.figure.render("png")
+
+    def _labels(self, preset=None, values=None):
+        """Legend labels and colours of the two runs, for ``preset`` with knob ``values``."""
+        preset = self.base if preset is None else preset
+        is_broken = preset in self.broken_presets
+        return ("this run", self.reference_label(preset, values),
+                plots.BROKEN_COLOR if is_broken else plots.FIXED_COLOR,
+                plots.FIXED_COLOR if is_broken else plots.BROKEN_COLOR)
 
     # --- display ----------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
@@ -240,7 +387,7 @@ class Lab:
         # and the current figure as a plain image.
         bundle["text/plain"] = repr(self)
         if self.output.outputs:
-            bundle["image/png"] = self.output.outputs[0]["data"]["image/png"]
+            bundle["image/png"] = base64.b64encode(self.png()).decode()
         return bundle
 
     def status_text(self) -> str:
@@ -251,12 +398,40 @@ class Lab:
         return f"{self.title} lab: {self.config().describe()}\n{self.status_text()}"
 
 
-def _shown(widget) -> str:
-    """A widget's value as the widget shows it (a selection's label)."""
+def _shown(widget, value=None) -> str:
+    """How the widget shows ``value`` (default: its own value): a selection's label."""
+    value = widget.value if value is None else value
     labels, values = getattr(widget, "_options_labels", None), getattr(widget, "_options_values", None)
-    if labels is not None and widget.value in values:
-        return labels[list(values).index(widget.value)]
-    return str(widget.value)
+    if labels is not None and value in values:
+        return labels[list(values).index(value)]
+    return str(value)
+
+
+def widget_values(widget) -> list:
+    """Every value a learner can pick on this widget, in the order the widget shows them."""
+    options = getattr(widget, "options", None)
+    if options is not None:
+        return [option[1] if isinstance(option, tuple) else option for option in options]
+    if isinstance(widget.value, bool):
+        return [False, True]
+    return list(range(widget.min, widget.max + 1, getattr(widget, "step", 1) or 1))
+
+
+def _step(widget, old, new) -> int:
+    """+1 if ``new`` comes after ``old`` among the widget's values, -1 if before, 0 if unknown."""
+    options = widget_values(widget)
+    if old in options and new in options:
+        return 1 if options.index(new) > options.index(old) else -1
+    return 0
+
+
+def _adjacent(widget) -> list:
+    """The values one step from the widget's value (both neighbours; a checkbox's other state)."""
+    options = widget_values(widget)
+    if widget.value not in options:
+        return []
+    at = options.index(widget.value)
+    return [options[i] for i in (at + 1, at - 1) if 0 <= i < len(options)]
 
 
 def _other(broken="broken", fixed="fixed"):

@@ -83,14 +83,15 @@ def test_telemetry_labs_import_and_memory_sections(quick_run):
 def test_targets_and_markdown(quick_run):
     _, results, markdown = quick_run
     names = [check["target"] for check in results["targets"]]
-    assert any(name.startswith("lab ") for name in names)
+    assert not any(name.startswith("browser") for name in names), "--quick skips the browser"
     assert any(name.startswith("engine ") for name in names)
     assert any(name.startswith("telemetry ") for name in names)
     assert "import nnlab" in names and any(name.startswith("memory") for name in names)
     for check in results["targets"]:
         assert check["pass"] in (True, False, None)
     assert results["machine"]["cpu"] in markdown
-    for title in ("**Targets**", "**Engine: training steps", "**Labs:", "**Memory:"):
+    for title in ("**Targets**", "**Engine: training steps", "**Engine end to end",
+                  "**Labs in the kernel alone", "**Memory:"):
         assert title in markdown
 
 
@@ -103,3 +104,20 @@ def test_diagnose_section_reports_the_corpus(quick_run):
     assert "diagnose: broken runs called healthy" in names
     assert "**diagnose on" in markdown and "confusion matrix" in markdown
     assert "reliability of the confidence" in markdown
+    for row in results["engine"]["end_to_end"]["rows"]:
+        assert is_positive_number(row["nnlab_ms"])
+    for row in results["engine"]["rows"]:
+        assert is_positive_number(row["matmul_floor_ms_per_step"])
+
+
+def test_the_browser_summary_keeps_fresh_clicks_and_revisits_apart():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_browser
+    kernel = {"train_ms": 1.0, "draw_ms": 2.0, "render_ms": 3.0, "total_ms": 10.0, "bytes": 5000}
+    records = [{"lab": "a", "fresh": True, "click_ms": ms, "decode_ms": 5.0, "kernel": kernel}
+               for ms in (40.0, 60.0, 100.0)]
+    records.append({"lab": "a", "fresh": False, "click_ms": 20.0, "decode_ms": 1.0, "kernel": kernel})
+    summary = bench_browser.summarize(records)
+    assert summary["overall"]["fresh"]["n"] == 3 and summary["overall"]["fresh"]["median"] == 60.0
+    assert summary["overall"]["revisit"]["n"] == 1
+    assert summary["labs"]["a"]["messaging_ms"]["median"] == 60.0 - 10.0 - 5.0

@@ -126,7 +126,7 @@ def test_a_lesson_displays_its_lab_and_saves_its_initial_figure(lesson):
     assert " lab: " in text_of(output), "the plain-text fallback should be the lab's settings"
     state = notebook["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     figures = [o for model in state.values() if model["model_name"] == "OutputModel"
-               for o in model["state"].get("outputs", []) if "image/png" in o.get("data", {})]
+               for o in model["state"].get("outputs", []) if "image/svg+xml" in o.get("data", {})]
     assert figures, f"{stem}: the saved widget state has no lab figure (run `make notebooks`)"
 
 
