@@ -105,6 +105,11 @@ class _RunArtists:
                                **style))
                       if spec.marks_divergence else None for ax, spec in zip(axes, specs)]
 
+    @property
+    def gradient(self):
+        """The per-layer gradient line (the first panel's only series)."""
+        return self.lines[0][0]
+
     def color(self, color: str) -> None:
         for row in self.lines:
             for line in row:

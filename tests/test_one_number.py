@@ -96,7 +96,7 @@ def test_the_dead_fraction_is_one_number_in_lab_figure_lesson_and_exercise():
     text = metrics.dead_fraction_text(broken)
     lab = lab_at("dead_relu", "broken")
     assert text in lab.status_text()
-    assert lab.figure.current.third[0].get_ydata()[-1] == pytest.approx(metrics.dead_fraction(broken))
+    assert lab.figure.current.lines[2][0].get_ydata()[-1] == pytest.approx(metrics.dead_fraction(broken))
     assert text in printed("03_dead_relu")
     assert f"at 5, {metrics.dead_fraction(broken):.0%} die" in exercises.verdict("03.2", 2.0).reason
 
