@@ -6,12 +6,14 @@ VENV     := .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed-stamp
 LAB_ARGS ?=
+# Options for Voila (make demo), e.g. DEMO_ARGS="--no-browser --port=8867".
+DEMO_ARGS ?=
 # JupyterLab refuses to start as root unless told it is fine (containers, CI, JupyterHub images).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # One BLAS thread (faster for lesson-sized nets, and reproducible): `import nnlab` sets it,
 # before NumPy loads (nnlab.ONE_BLAS_THREAD; tests/conftest.py imports nnlab first).
 
-.PHONY: lab test install notebooks html bench clean
+.PHONY: lab demo test install notebooks html bench clean
 
 install: $(STAMP)
 
@@ -20,8 +22,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	@touch $@
 
+$(VENV)/.demo-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[demo]"
+	@touch $@
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+
+# Every lesson's lab as a page without code, in lecture mode, served by Voila (the `demo`
+# extra); the landing page is http://localhost:8866/voila/render/index.ipynb.
+demo: $(VENV)/.demo-stamp
+	$(BIN)/python -m nnlab.demo --build-dir build/demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore-glob='tests/*/*.ipynb'

@@ -38,6 +38,51 @@ DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10)
 INIT_SCALES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0)
 
 
+# Lecture mode (``lecture=True``): the lab fills a projector. Its type follows the window
+# (1.45% of its width or 2.6% of its height, never under 18 px), controls and status line
+# included; the figure (nnlab.labfigure.LECTURE, 1200 x 440 px) is drawn as wide as the
+# window allows while the whole lab still fits its height, so no scrolling is needed.
+LECTURE_CSS = """<style>
+.nnlab-lecture {
+  --nnlab-font: max(18px, min(1.45vw, 2.6vh));
+  --jp-widgets-font-size: var(--nnlab-font);
+  --jp-widgets-inline-height: calc(1.6 * var(--nnlab-font));
+  --jp-widgets-inline-label-width: calc(5.5 * var(--nnlab-font));
+  --jp-widgets-inline-width: calc(16 * var(--nnlab-font));
+  --jp-widgets-slider-handle-size: calc(0.9 * var(--nnlab-font));
+  font-size: var(--nnlab-font); line-height: 1.3; color: #000; width: 100%;
+}
+.nnlab-lecture .widget-html-content, .nnlab-lecture .widget-label, .nnlab-lecture button,
+.nnlab-lecture select, .nnlab-lecture .widget-readout, .nnlab-lecture label {
+  font-size: var(--nnlab-font); line-height: 1.3; color: #000;
+}
+.nnlab-lecture .widget-toggle-buttons .widget-toggle-button { height: auto; padding: 2px 10px; }
+.nnlab-lecture .widget-html, .nnlab-lecture .widget-html-content { height: auto; }
+.nnlab-lecture .widget-checkbox { width: auto; }
+.nnlab-lecture .widget-checkbox label { overflow: visible; }
+.nnlab-lecture input[type="checkbox"] { width: 0.9em; height: 0.9em; }
+.nnlab-lecture .widget-output img {
+  width: 100%; height: auto;
+  max-width: calc((100vh - var(--nnlab-controls) * var(--nnlab-font)) * 1200 / 440);
+}
+.nnlab-lecture-rows-1 { --nnlab-controls: 10.5; }
+.nnlab-lecture-rows-2 { --nnlab-controls: 12.5; }
+.nnlab-lecture-rows-3 { --nnlab-controls: 13.5; }
+</style>"""
+LECTURE_KNOBS_PER_ROW = 4
+
+
+def _lab_box(children, lecture: bool, n_knobs: int):
+    """The lab's outer box; in lecture mode, styled by ``LECTURE_CSS`` to fill the window."""
+    if not lecture:
+        return widgets.VBox(children)
+    box = widgets.VBox([widgets.HTML(LECTURE_CSS), *children])
+    rows = min(max(-(-n_knobs // LECTURE_KNOBS_PER_ROW), 1), 3)
+    box.add_class("nnlab-lecture")
+    box.add_class(f"nnlab-lecture-rows-{rows}")
+    return box
+
+
 @dataclass
 class Knob:
     """A widget and how its value reads from and writes to an Experiment."""
@@ -104,7 +149,8 @@ class Lab:
                                 layout=widgets.Layout(flex_flow="row wrap"))
         if len(presets) == 1:
             self.preset.layout.display = "none"     # nothing to choose between
-        self.widget = widgets.VBox([header, self.preset, knob_row, self.status, self.output])
+        self.widget = _lab_box([header, self.preset, knob_row, self.status, self.output],
+                               lecture, len(knobs))
         self.widget.add_class("nnlab-lab")
         self.history = None
         self.outcome: Outcome | None = None
