@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 
-from ._checks import check_choice, check_dtype, check_number, check_rng
+from ._checks import check_choice, check_dtype, check_number, check_rng, spawn
 from .layers import ACTIVATIONS, Activation, BatchNorm, Dense, Dropout, Layer, ReLU, LeakyReLU
 
 
@@ -157,6 +157,6 @@ def mlp(sizes, activation: str = "relu", init="he", batchnorm: bool = False,
             layers.append(BatchNorm(fan_out, dtype=dtype))
         layers.append(ACTIVATIONS[activation]())
         if dropout > 0.0:
-            layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
+            layers.append(Dropout(dropout, rng=spawn(rng, 1)[0]))
     layers.append(Dense(sizes[-2], sizes[-1], init=init, bias=bias, rng=rng, dtype=dtype))
     return Sequential(layers)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_features, check_labels, check_number, check_positive_int, check_rng
+from ._checks import check_features, check_labels, check_number, check_positive_int, check_rng, spawn
 from .layers import Dropout
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .models import Sequential
@@ -192,10 +192,10 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     n = X.shape[0]
     batch_size = min(batch_size, n)
     steps_per_epoch = _steps_per_epoch(n, batch_size)
-    shuffle_rng, dropout_rng = check_rng("seed", seed).spawn(2)
+    shuffle_rng, dropout_rng = spawn(check_rng("seed", seed), 2)
     for layer in model.layers:
         if isinstance(layer, Dropout):
-            layer.rng = dropout_rng.spawn(1)[0]
+            layer.rng = spawn(dropout_rng, 1)[0]
 
     total_steps = epochs * steps_per_epoch
     recorder = Recorder(model, total_steps) if telemetry else None
