@@ -9,6 +9,12 @@ notebook cell. It holds:
 - ``output``: an ``ipywidgets.Output`` holding the current figure as a PNG;
 - ``history`` (and ``outcome``): the run behind the current figure.
 
+Every lab takes ``lecture=True`` for a projector (lecture mode): the controls, the
+status line and the figure scale together with the window, with text never under 18
+px, so that one lab fills a 1280 x 720 screen without scrolling, and the reference run
+is drawn strong enough to see from the back of the room. ``make demo`` serves every
+lesson's lab this way, without code (see the README).
+
 The figure is put into ``output`` by replacing its outputs (never through
 ``with output:``), so a saved notebook keeps the figure in its widget state and
 the lab works, and can be tested, without a kernel.
@@ -124,6 +130,7 @@ class Lab:
     ``presets`` maps a button label to a configuration; picking a preset sets
     every knob to that configuration's values. The reference run (drawn faint)
     is ``reference_for(preset)``'s configuration, with the shared knobs applied.
+    ``lecture=True`` is lecture mode (``LECTURE_CSS``, ``labfigure.LECTURE``).
     """
 
     def __init__(self, title: str, presets: dict, knobs: dict, summarize: Callable,
@@ -277,7 +284,10 @@ def _format_end(result: Outcome) -> str:
 # ---------------------------------------------------------------------------
 
 def vanishing(lecture: bool = False) -> Lab:
-    """Deep sigmoid net vs deep ReLU net: the first layer's gradient vanishes, then recovers."""
+    """Deep sigmoid net vs deep ReLU net: the first layer's gradient vanishes, then recovers.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["vanishing"]
     activation = widgets.Dropdown(options=["sigmoid", "tanh", "relu", "leaky_relu"],
                                   description="activation")
@@ -298,7 +308,10 @@ def vanishing(lecture: bool = False) -> Lab:
 
 
 def exploding(lecture: bool = False) -> Lab:
-    """Large initial weights make the backpropagated error grow layer by layer, and training diverge."""
+    """Large initial weights make the backpropagated error grow layer by layer, and training diverge.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["exploding"]
     init = widgets.SelectionSlider(options=list(INIT_SCALES), value=case.broken.init,
                                    description="init std", continuous_update=False)
@@ -325,7 +338,10 @@ def exploding(lecture: bool = False) -> Lab:
 
 
 def dead_relu(lecture: bool = False) -> Lab:
-    """A learning rate so large that it knocks ReLU units below zero for good."""
+    """A learning rate so large that it knocks ReLU units below zero for good.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["dead_relu"]
     activation = widgets.Dropdown(options=["relu", "leaky_relu"], description="activation")
     bias = widgets.SelectionSlider(options=[-2.0, -1.0, -0.5, 0.0, 0.5], value=0.0,
@@ -348,7 +364,10 @@ def dead_relu(lecture: bool = False) -> Lab:
 
 
 def dropout(lecture: bool = False) -> Lab:
-    """Dropout rate from 0 to 1 on an over-sized net: overfitting, a narrower gap, nothing learned."""
+    """Dropout rate from 0 to 1 on an over-sized net: overfitting, a narrower gap, nothing learned.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["dropout"]
     rate = widgets.SelectionSlider(options=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
                                    value=0.0, description="dropout rate", continuous_update=False,
@@ -369,7 +388,10 @@ def dropout(lecture: bool = False) -> Lab:
 
 
 def batchnorm(lecture: bool = False) -> Lab:
-    """With and without batch normalization; raw and standardized inputs."""
+    """With and without batch normalization; raw and standardized inputs.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["batchnorm"]
     toggle = widgets.Checkbox(description="batch normalization")
     standardize = widgets.Checkbox(description="standardize inputs")
@@ -401,7 +423,10 @@ PLAYGROUND_DEFAULT = Experiment(hidden=(16, 16, 16), activation="relu", standard
 
 
 def playground(lecture: bool = False) -> Lab:
-    """Every knob at once. The faint reference is the default network."""
+    """Every knob at once. The faint reference is the default network.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     dataset = widgets.Dropdown(options=["spirals", "moons", "circles", "xor"], description="data")
     activation = widgets.Dropdown(options=["relu", "leaky_relu", "sigmoid", "tanh"],
                                   description="activation")
