@@ -75,8 +75,9 @@ notebooks: $(STAMP)
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 \
 	    --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
-# Every lesson as static HTML in html/: each lab as its saved figure and numbers (no kernel or
-# network needed to view it), with the widget state still embedded.
+# Every lesson as static HTML in html/, viewable from file:// with no kernel and no network:
+# MathJax copied into html/mathjax/ (jupyter-server-mathjax), each lab as every one of its
+# presets' figures and numbers, switched in the page; the widget state still embedded.
 html: $(STAMP)
 	$(BIN)/python -m nnlab.export notebooks/*.ipynb --output-dir html
 

@@ -63,6 +63,7 @@ LECTURE_CSS = """<style>
   font-size: var(--nnlab-font); line-height: 1.3; color: #000;
 }
 .nnlab-lecture .widget-toggle-buttons .widget-toggle-button { height: auto; padding: 2px 10px; }
+.nnlab-lecture .widget-toggle-button.mod-active { background: #1f4e79; color: #fff; }
 .nnlab-lecture .widget-html, .nnlab-lecture .widget-html-content { height: auto; }
 .nnlab-lecture .widget-checkbox { width: auto; }
 .nnlab-lecture .widget-checkbox label { overflow: visible; }
