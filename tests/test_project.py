@@ -258,3 +258,15 @@ def test_readme_example_runs(readme, capsys):
     exec(compile(blocks[0], "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert printed.startswith("History(100 epochs")
+
+
+def test_readme_says_how_to_demo_export_deploy_and_which_versions_are_tested(readme):
+    for needed in ("make demo", 'DEMO_ARGS="--no-browser --port=8867"', "second screen",
+                   "/voila/render/index.ipynb", "lecture=True", "make html", "file://",
+                   "environment.yml", "constraints.txt", "make bench", "per learner",
+                   "make test-matrix"):
+        assert needed in readme, f"README.md should mention {needed!r}"
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("demo:", "test-matrix:", "constraints:", "html:", "bench:"):
+        assert re.search(rf"^{target}", makefile, re.MULTILINE), target
+    assert "test-matrix" not in re.search(r"^test:.*$", makefile, re.MULTILINE).group(0)
