@@ -68,7 +68,7 @@ matrix-one:
 # Rewrite constraints.txt from what .venv holds now (after changing pyproject.toml).
 constraints: $(STAMP)
 	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable \
-	    --disable-pip-version-check | grep -v -E '^(#|pip==|setuptools==)'; } > constraints.txt.new
+	    --disable-pip-version-check | grep -v -E '^(#|pip==)'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 # Re-run every lesson top to bottom in a fresh kernel (cwd notebooks/), saving outputs and widget state.
