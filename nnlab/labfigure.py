@@ -29,6 +29,13 @@ from . import panels
 from .panels import THIRD_PANELS, decades, divergence_mark, epoch_span  # noqa: F401 (re-exported)
 from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA
 
+# Lecture mode: 1200 x 440 CSS px with 19 px type, so that the page (nnlab.labs) can show it at
+# its natural size or larger on a 1280 x 720 projector; thick lines, a reference run that
+# stays visible from the back of the room (0.6 opacity instead of a faint one).
+LECTURE = {"figsize": (16.67, 6.11), "reference_alpha": 0.6, "linewidth": 2.6, "markersize": 8,
+           "fonts": {"font.size": 19, "legend.fontsize": 19, "axes.titlesize": 19},
+           "margins": dict(left=0.075, right=0.985, bottom=0.2, top=0.74, wspace=0.38),
+           "label_coords": (-0.2, -0.17)}
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -92,8 +99,9 @@ def _svg(figure) -> str:
 class _RunArtists:
     """The lines that show one run (current or reference): one per series of every panel."""
 
-    def __init__(self, axes, specs, alpha: float, zorder: int):
-        self.alpha = alpha
+    def __init__(self, axes, specs, alpha: float, zorder: int, linewidth: float = 1.5,
+                 markersize: float = 6):
+        self.alpha, self.linewidth, self.markersize = alpha, linewidth, markersize
         style = dict(alpha=alpha, zorder=zorder)
         # Fixed styles are set now (the run legend copies the gradient line's marker).
         self.lines = [[ax.plot([], [], **style, **(series.style if isinstance(series.style, dict)
@@ -124,8 +132,8 @@ class _RunArtists:
         for spec, row, mark in zip(specs, self.lines, self.marks):
             for series, line in zip(spec.series, row):
                 line.set_data(*series.data(result))
-                style = {"marker": "None", "markersize": 6, "linestyle": "-", "linewidth": 1.5,
-                         **series.style_for(history)}
+                style = {"marker": "None", "markersize": self.markersize, "linestyle": "-",
+                         "linewidth": self.linewidth, **series.style_for(history)}
                 style["alpha"] = self.alpha * style.get("alpha", 1.0)
                 line.set(**style)
             if mark is not None:
@@ -142,7 +150,8 @@ class LabFigure:
     (see ``panels.STATISTICS``); ``third`` picks the third panel, one of
     ``"accuracy"``, ``"dead"`` or ``"weight_change"``. ``gradient_at`` is
     ``"start"`` (the gradient at initialisation) or ``"end"`` (at the last step).
-    ``lecture=True`` draws a larger figure with larger type, for a projector.
+    ``lecture=True`` draws for a projector (``LECTURE``): 1200 x 440 px, 19 px type,
+    thick lines and a reference run drawn at 0.6 opacity instead of a faint one.
     What each panel shows is ``panels``' specification, as in ``plots.comparison_figure``.
     """
 
@@ -162,17 +171,21 @@ class LabFigure:
                       panels.LOSS, panels.third_panel(third))
         # Sizes in CSS pixels as the browser shows the SVG (1 pt = 1 px): tick labels of 11 px
         # at least, a figure 960 px wide (1200 px in lecture mode).
-        self.fonts = {"font.size": 15 if lecture else 11.5,
-                      "legend.fontsize": 13 if lecture else 11,
-                      "axes.titlesize": 16 if lecture else 12.5}
+        self.fonts = (LECTURE["fonts"] if lecture else
+                      {"font.size": 11.5, "legend.fontsize": 11, "axes.titlesize": 12.5})
         with matplotlib.rc_context(self.fonts):
-            self.figure = Figure(figsize=(16.67, 5.2) if lecture else (13.33, 4.1), dpi=72)
+            self.figure = Figure(figsize=LECTURE["figsize"] if lecture else (13.33, 4.1), dpi=72)
             FigureCanvasAgg(self.figure)
             self.axes = self.figure.subplots(1, 3)
-            self.figure.subplots_adjust(left=0.065, right=0.985, bottom=0.165, top=0.84, wspace=0.3)
+            self.figure.subplots_adjust(**(LECTURE["margins"] if lecture else dict(
+                left=0.065, right=0.985, bottom=0.165, top=0.84, wspace=0.3)))
             self._decorate()
-            self.reference = _RunArtists(self.axes, self.specs, REFERENCE_ALPHA, zorder=2)
-            self.current = _RunArtists(self.axes, self.specs, 1.0, zorder=3)
+            lines = (dict(linewidth=LECTURE["linewidth"], markersize=LECTURE["markersize"])
+                     if lecture else {})
+            self.reference = _RunArtists(self.axes, self.specs,
+                                         LECTURE["reference_alpha"] if lecture else REFERENCE_ALPHA,
+                                         zorder=2, **lines)
+            self.current = _RunArtists(self.axes, self.specs, 1.0, zorder=3, **lines)
             self._legends()
         self.n_layers = None
 
@@ -185,8 +198,8 @@ class LabFigure:
         self.chance = None
         for ax, spec in zip(self.axes, self.specs):
             # An explicit title height spares matplotlib a layout pass on every draw.
-            ax.set_title(spec.title, y=1.0)
-            ax.set_xlabel(spec.xlabel)
+            ax.set_title(self._words(spec.title, title=True), y=1.0)
+            ax.set_xlabel(self._words(spec.xlabel))
             ax.set_ylabel(spec.ylabel)
             if spec.ylim is not None:
                 ax.set_ylim(*spec.ylim)
@@ -204,8 +217,16 @@ class LabFigure:
             # (placing them by the tick labels' sizes costs a layout pass on every redraw).
             ax.tick_params(which="both", bottom=False, left=False,
                            labelsize=self.fonts["font.size"])
-            ax.xaxis.set_label_coords(0.5, -0.13)
-            ax.yaxis.set_label_coords(-0.155, 0.5)
+            y_label_x, x_label_y = LECTURE["label_coords"] if self.lecture else (-0.155, -0.13)
+            ax.xaxis.set_label_coords(0.5, x_label_y)
+            ax.yaxis.set_label_coords(y_label_x, 0.5)
+
+    def _words(self, text: str, title: bool = False) -> str:
+        """A panel's title or axis label; in lecture mode shorter, and long titles on two lines."""
+        if not self.lecture:
+            return text
+        text = text.replace("Dense layer (", "layer (")
+        return text.replace(" (", "\n(", 1) if title and len(text) > 30 else text
 
     def _legends(self):
         # Above the panels, where it can never cover a curve.
@@ -290,7 +311,7 @@ class LabFigure:
         last_epoch = max(max(epoch_span(h) for h in histories), 1) * 1.02
         for ax, spec, lines in zip(self.axes, self.specs,
                                    zip(self.current.lines, self.reference.lines)):
-            ax.xaxis.label.set_text(spec.xlabel_for(histories))
+            ax.xaxis.label.set_text(self._words(spec.xlabel_for(histories)))
             if spec.x == "layer":
                 n_layers = max(len(line.get_xdata()) for line in lines[0] + lines[1])
                 if n_layers != getattr(ax, "_nnlab_layers", None):

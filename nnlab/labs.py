@@ -9,6 +9,12 @@ notebook cell. It holds:
 - ``output``: an ``ipywidgets.Output`` holding the current figure as a PNG;
 - ``history`` (and ``outcome``): the run behind the current figure.
 
+Every lab takes ``lecture=True`` for a projector (lecture mode): the controls, the
+status line and the figure scale together with the window, with text never under 18
+px, so that one lab fills a 1280 x 720 screen without scrolling, and the reference run
+is drawn strong enough to see from the back of the room. ``make demo`` serves every
+lesson's lab this way, without code (see the README).
+
 The figure is put into ``output`` by replacing its outputs (never through
 ``with output:``), so a saved notebook keeps the figure in its widget state and
 the lab works, and can be tested, without a kernel.
@@ -43,6 +49,52 @@ DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10)
 # The preset toggle shows this while the knobs match none of the lab's presets.
 CUSTOM = "custom"
 INIT_SCALES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0)
+
+
+# Lecture mode (``lecture=True``): the lab fills a projector. Its type follows the window
+# (1.45% of its width or 2.6% of its height, never under 18 px), controls and status line
+# included; the figure (nnlab.labfigure.LECTURE, 1200 x 440 px) is drawn as wide as the
+# window allows while the whole lab still fits its height, so no scrolling is needed.
+LECTURE_CSS = """<style>
+.nnlab-lecture {
+  --nnlab-font: max(18px, min(1.45vw, 2.6vh));
+  --jp-widgets-font-size: var(--nnlab-font);
+  --jp-widgets-inline-height: calc(1.6 * var(--nnlab-font));
+  --jp-widgets-inline-label-width: calc(5.5 * var(--nnlab-font));
+  --jp-widgets-inline-width: calc(16 * var(--nnlab-font));
+  --jp-widgets-slider-handle-size: calc(0.9 * var(--nnlab-font));
+  font-size: var(--nnlab-font); line-height: 1.3; color: #000; width: 100%;
+}
+.nnlab-lecture .widget-html-content, .nnlab-lecture .widget-label, .nnlab-lecture button,
+.nnlab-lecture select, .nnlab-lecture .widget-readout, .nnlab-lecture label {
+  font-size: var(--nnlab-font); line-height: 1.3; color: #000;
+}
+.nnlab-lecture .widget-toggle-buttons .widget-toggle-button { height: auto; padding: 2px 10px; }
+.nnlab-lecture .widget-toggle-button.mod-active { background: #1f4e79; color: #fff; }
+.nnlab-lecture .widget-html, .nnlab-lecture .widget-html-content { height: auto; }
+.nnlab-lecture .widget-checkbox { width: auto; }
+.nnlab-lecture .widget-checkbox label { overflow: visible; }
+.nnlab-lecture input[type="checkbox"] { width: 0.9em; height: 0.9em; }
+.nnlab-lecture .widget-output img {
+  width: 100%; height: auto;
+  max-width: calc((100vh - var(--nnlab-controls) * var(--nnlab-font)) * 1200 / 440);
+}
+.nnlab-lecture-rows-1 { --nnlab-controls: 10.5; }
+.nnlab-lecture-rows-2 { --nnlab-controls: 12.5; }
+.nnlab-lecture-rows-3 { --nnlab-controls: 13.5; }
+</style>"""
+LECTURE_KNOBS_PER_ROW = 4
+
+
+def _lab_box(children, lecture: bool, n_knobs: int):
+    """The lab's outer box; in lecture mode, styled by ``LECTURE_CSS`` to fill the window."""
+    if not lecture:
+        return widgets.VBox(children)
+    box = widgets.VBox([widgets.HTML(LECTURE_CSS), *children])
+    rows = min(max(-(-n_knobs // LECTURE_KNOBS_PER_ROW), 1), 3)
+    box.add_class("nnlab-lecture")
+    box.add_class(f"nnlab-lecture-rows-{rows}")
+    return box
 
 
 @dataclass
@@ -89,6 +141,7 @@ class Lab:
     knobs match no preset it shows ``CUSTOM``, and the knobs apply to the preset
     picked last (``base``). The reference run (drawn faint) is
     ``reference_for(base)``'s configuration, with the shared knobs applied.
+    ``lecture=True`` is lecture mode (``LECTURE_CSS``, ``labfigure.LECTURE``).
     """
 
     def __init__(self, title: str, presets: dict, knobs: dict, summarize: Callable,
@@ -116,7 +169,10 @@ class Lab:
         header = widgets.HTML(f"<b>{html.escape(title)}</b>")
         knob_row = widgets.HBox([knob.widget for knob in knobs.values()],
                                 layout=widgets.Layout(flex_flow="row wrap"))
-        self.widget = widgets.VBox([header, self.preset, knob_row, self.status, self.output])
+        if len(presets) == 1:
+            self.preset.layout.display = "none"     # nothing to choose between
+        self.widget = _lab_box([header, self.preset, knob_row, self.status, self.output],
+                               lecture, len(knobs))
         self.widget.add_class("nnlab-lab")
         self.history = None
         self.outcome: Outcome | None = None
@@ -456,7 +512,10 @@ def _bold(text: str) -> str:
 # ---------------------------------------------------------------------------
 
 def vanishing(lecture: bool = False) -> Lab:
-    """Deep sigmoid net vs deep ReLU net: the first layer's gradient vanishes, then recovers."""
+    """Deep sigmoid net vs deep ReLU net: the first layer's gradient vanishes, then recovers.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["vanishing"]
     activation = widgets.Dropdown(options=["sigmoid", "tanh", "relu", "leaky_relu"],
                                   description="activation")
@@ -476,7 +535,10 @@ def vanishing(lecture: bool = False) -> Lab:
 
 
 def exploding(lecture: bool = False) -> Lab:
-    """Large initial weights make the backpropagated error grow layer by layer, and training diverge."""
+    """Large initial weights make the backpropagated error grow layer by layer, and training diverge.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["exploding"]
     init = widgets.SelectionSlider(options=list(INIT_SCALES), value=case.broken.init,
                                    description="init std", continuous_update=False)
@@ -502,7 +564,10 @@ def exploding(lecture: bool = False) -> Lab:
 
 
 def dead_relu(lecture: bool = False) -> Lab:
-    """A learning rate so large that it knocks ReLU units below zero for good."""
+    """A learning rate so large that it knocks ReLU units below zero for good.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["dead_relu"]
     activation = widgets.Dropdown(options=["relu", "leaky_relu"], description="activation")
     bias = widgets.SelectionSlider(options=[-2.0, -1.0, -0.5, 0.0, 0.5], value=0.0,
@@ -523,7 +588,10 @@ def dead_relu(lecture: bool = False) -> Lab:
 
 
 def dropout(lecture: bool = False) -> Lab:
-    """Dropout rate from 0 to 1 on an over-sized net: overfitting, a narrower gap, nothing learned."""
+    """Dropout rate from 0 to 1 on an over-sized net: overfitting, a narrower gap, nothing learned.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["dropout"]
     rate = widgets.SelectionSlider(options=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
                                    value=0.0, description="dropout rate", continuous_update=False,
@@ -542,7 +610,10 @@ def dropout(lecture: bool = False) -> Lab:
 
 
 def batchnorm(lecture: bool = False) -> Lab:
-    """With and without batch normalization; raw and standardized inputs."""
+    """With and without batch normalization; raw and standardized inputs.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     case = experiments.CASES["batchnorm"]
     toggle = widgets.Checkbox(description="batch normalization")
     standardize = widgets.Checkbox(description="standardize inputs")
@@ -572,7 +643,10 @@ PLAYGROUND_DEFAULT = Experiment(hidden=(16, 16, 16), activation="relu", standard
 
 
 def playground(lecture: bool = False) -> Lab:
-    """Every knob at once. The faint reference is the default network."""
+    """Every knob at once. The faint reference is the default network.
+
+    ``lecture=True``: lecture mode, sized for a projector (see :class:`Lab`).
+    """
     dataset = widgets.Dropdown(options=["spirals", "moons", "circles", "xor"], description="data")
     activation = widgets.Dropdown(options=["relu", "leaky_relu", "sigmoid", "tanh"],
                                   description="activation")

@@ -78,6 +78,21 @@ def test_telemetry_labs_import_and_memory_sections(quick_run):
     memory = results["memory"]
     assert memory["clicks"] > 0
     assert is_positive_number(memory["rss_mb_after_clicks"]) and is_positive_number(memory["peak_rss_mb"])
+    assert is_positive_number(memory["cpu_ms_per_click"])
+    assert memory["lesson_cells"] == 0      # --quick leaves the lessons out; make bench runs them
+
+
+def test_a_learners_kernel_runs_lesson_code_without_magics(tmp_path):
+    cells = [{"cell_type": "code", "source": ["%matplotlib inline\n", "x = 1\n"]},
+             {"cell_type": "markdown", "source": ["# a title"]},
+             {"cell_type": "code", "source": ["open('seen.txt', 'w').write(str(x + 1))"]}]
+    (tmp_path / "00_tiny.ipynb").write_text(json.dumps({"cells": cells}))
+    done = subprocess.run([sys.executable, "-c", "import bench_labs, sys; "
+                           "print(bench_labs.run_lessons(sys.argv[1]))", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT / "benchmarks")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["2"]
+    assert (tmp_path / "seen.txt").read_text() == "2"
 
 
 def test_targets_and_markdown(quick_run):

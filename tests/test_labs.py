@@ -71,10 +71,18 @@ def test_every_control_through_every_value_changes_history_and_figure(lab):
         widget.value = original
 
 
-def test_lecture_mode_draws_a_larger_figure():
+def test_lecture_mode_draws_a_larger_figure_with_projector_type():
     small, large = labs.vanishing(), labs.vanishing(lecture=True)
     assert len(large.png()) > len(small.png())
-    assert large.figure.figure.get_size_inches()[0] > small.figure.figure.get_size_inches()[0]
+    pixels = lambda lab: lab.figure.figure.get_size_inches() * lab.figure.figure.dpi
+    assert pixels(large)[0] > pixels(small)[0]
+    # 14 pt at 100 dpi: 19 px at the figure's natural size (the page never shrinks it at 1280 px)
+    font_px = large.figure.fonts["font.size"] * large.figure.figure.dpi / 72
+    assert font_px >= 19
+    # the controls and the status line are styled with it; a normal lab is left alone
+    assert "nnlab-lecture" in large.widget._dom_classes
+    assert "nnlab-lecture" not in small.widget._dom_classes
+    assert "18px" in large.widget.children[0].value
 
 
 # --- each remedy moves the numbers the right way ---------------------------

@@ -131,6 +131,16 @@ def check_rng(name: str, rng) -> np.random.Generator:
                     f"but got {_show(rng)}.")
 
 
+def spawn(rng: np.random.Generator, n: int) -> list:
+    """``rng.spawn(n)``: n independent child generators. ``Generator.spawn`` is NumPy 1.25+;
+    on 1.24 the same children come from the bit generator's seed sequence."""
+    if hasattr(rng, "spawn"):
+        return rng.spawn(n)
+    bit_generator = rng.bit_generator
+    return [np.random.Generator(type(bit_generator)(seed))
+            for seed in bit_generator._seed_seq.spawn(n)]
+
+
 def check_dtype(name: str, dtype) -> np.dtype:
     """float32 or float64."""
     try:

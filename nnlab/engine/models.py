@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import _show, check_choice, check_dtype, check_memory, check_number, check_rng
+from ._checks import (_show, check_choice, check_dtype, check_memory, check_number, check_rng,
+                      spawn)
 from .layers import (ACTIVATIONS, MAX_WIDTH, Activation, BatchNorm, Dense, Dropout, Layer,
                      LeakyReLU, ReLU)
 
@@ -251,7 +252,7 @@ def mlp(sizes, activation: str = "relu", init="he", batchnorm: bool = False,
             layers.append(BatchNorm(fan_out, dtype=dtype))
         layers.append(ACTIVATIONS[activation]())
         if dropout > 0.0:
-            layers.append(Dropout(dropout, rng=rng.spawn(1)[0]))
+            layers.append(Dropout(dropout, rng=spawn(rng, 1)[0]))
     layers.append(Dense(sizes[-2], sizes[-1], init=init, bias=bias, rng=rng, dtype=dtype))
     return Sequential(layers)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import (_show, check_features, check_labels, check_memory, check_number,
-                      check_positive_int, check_rng, format_bytes)
+                      check_positive_int, check_rng, format_bytes, spawn)
 from .layers import Dense, Dropout
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .models import Sequential
@@ -361,10 +361,10 @@ def _start(model, X, y, *, epochs, batch_size, lr, optimizer, loss, val, seed, t
     steps_per_epoch = _steps_per_epoch(X.shape[0], batch_size)
     total_steps = epochs * steps_per_epoch
     _check_run_memory(model, epochs, batch_size, total_steps, optimizer, telemetry)
-    shuffle_rng, dropout_rng = check_rng("seed", seed).spawn(2)
+    shuffle_rng, dropout_rng = spawn(check_rng("seed", seed), 2)
     for layer in model.layers:
         if isinstance(layer, Dropout):
-            layer.rng = dropout_rng.spawn(1)[0]
+            layer.rng = spawn(dropout_rng, 1)[0]
     history = History(steps_per_epoch=steps_per_epoch, n_classes=model.out_features,
                       lr=getattr(optimizer, "lr", float("nan")))
     run = _Run(model=model, X=X, y=y, loss=loss, optimizer=optimizer, batch_size=batch_size,
