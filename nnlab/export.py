@@ -68,7 +68,7 @@ def lab_presets(name: str) -> list[dict]:
         if lab.preset.value != key:
             lab.preset.value = key          # the lab redraws, as after a click
         shown.append({"key": key, "label": label, "text": repr(lab),
-                      "png": _png_base64(lab.output.outputs[0]["data"]["image/png"])})
+                      "png": _png_base64(lab.png())})     # the static copy of the figure shown
     return shown
 
 
