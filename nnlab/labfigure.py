@@ -1,7 +1,16 @@
 """The figure every lab shows: the current run drawn over a faint reference run.
 
 Three panels: gradient magnitude per layer at initialisation, loss, and a
-case-specific third panel (accuracy, dead units, or how far each layer moved).
+case-specific third panel (accuracy, dead units, or how far each layer moved);
+the playground adds a fourth, the decision boundary.
+
+Every panel also shows one epoch of the run (the last, unless a lab's epoch
+slider says otherwise): the curves get a marker there, and the per-layer and
+boundary panels show the network after that many epochs. :meth:`LabFigure.show_epoch`
+changes only those artists: they are *animated* (left out of the figure's own
+drawing), the rest is rendered once per run and kept as a background, and a
+frame is that background with the epoch's artists drawn over it (matplotlib's
+blitting), encoded as PNG.
 
 A lab redraws this figure on every click, so it is built once and then only
 updated: each run owns a fixed set of line artists whose data are replaced,
@@ -16,11 +25,14 @@ import io
 
 import numpy as np
 import matplotlib
+from PIL import Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
+from .boundary import BoundaryGrids
+from .experiments import frame_epochs, step_at_epoch, weight_change_at
 from .plots import (BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA, STATISTICS, decades, smooth,
                     step_epochs)
 
@@ -74,10 +86,11 @@ class LabFigure:
     ``"accuracy"``, ``"dead"`` or ``"weight_change"``. ``gradient_at`` is
     ``"start"`` (the gradient at initialisation) or ``"end"`` (at the last step).
     ``lecture=True`` draws a larger figure with larger type, for a projector.
+    ``boundary=True`` adds the decision-boundary panel (2-D data sets only).
     """
 
     def __init__(self, statistic: str = "grad_norms", third: str = "accuracy",
-                 lecture: bool = False, gradient_at: str = "start"):
+                 lecture: bool = False, gradient_at: str = "start", boundary: bool = False):
         if gradient_at not in ("start", "end"):
             raise ValueError(f"gradient_at must be 'start' or 'end', but got {gradient_at!r}.")
         self.gradient_row = 0 if gradient_at == "start" else -1
@@ -85,27 +98,36 @@ class LabFigure:
             raise ValueError(f"third must be one of {', '.join(map(repr, THIRD_PANELS))}, "
                              f"but got {third!r}.")
         self.statistic, self.third, self.lecture = statistic, third, lecture
+        self.boundary = boundary
         self.fonts = {"font.size": 13 if lecture else 9,
                       "legend.fontsize": 11 if lecture else 8,
                       "axes.titlesize": 14 if lecture else 10}
         with matplotlib.rc_context(self.fonts):
-            self.figure = Figure(figsize=(15, 4.6) if lecture else (12, 3.6),
+            width = (15, 12) if not boundary else (18.5, 15)
+            self.figure = Figure(figsize=(width[0], 4.6) if lecture else (width[1], 3.6),
                                  dpi=80 if lecture else 72)
             FigureCanvasAgg(self.figure)
-            self.axes = self.figure.subplots(1, 3)
-            self.figure.subplots_adjust(left=0.06, right=0.985, bottom=0.17, top=0.83, wspace=0.3)
+            if boundary:
+                *self.axes, self.boundary_ax = self.figure.subplots(
+                    1, 4, gridspec_kw={"width_ratios": [1, 1, 1, 0.8]})
+            else:
+                self.axes = self.figure.subplots(1, 3)
+            self.figure.subplots_adjust(left=0.05 if boundary else 0.06, right=0.985,
+                                        bottom=0.17, top=0.83, wspace=0.3)
             self._decorate()
             self.reference = _RunArtists(self.axes, third, REFERENCE_ALPHA, zorder=2)
             self.current = _RunArtists(self.axes, third, 1.0, zorder=3)
+            self._epoch_artists()
             self._legends()
         self.n_layers = None
+        self._grids = {}          # id(outcome) -> BoundaryGrids of the runs drawn lately
 
     # --- built once -------------------------------------------------------
     def _decorate(self):
         grad_ax, loss_ax, third_ax = self.axes
         # An explicit title height spares matplotlib a layout pass on every draw.
-        when = "at initialisation" if self.gradient_row == 0 else "at the last step"
-        grad_ax.set_title(f"Gradient magnitude per layer ({when})", y=1.0)
+        grad_ax.set_title("Gradient per layer (solid: at start, dashed: now)" if self.gradient_row == 0
+                          else "Gradient magnitude per layer (at the epoch shown)", y=1.0)
         grad_ax.set_xlabel("Dense layer (1 = next to the input)")
         grad_ax.set_ylabel(STATISTICS.get(self.statistic, self.statistic))
         loss_ax.set_title("Loss", y=1.0)
@@ -124,9 +146,9 @@ class LabFigure:
             third_ax.set_ylabel("dead hidden units (fraction)")
             third_ax.set_ylim(-0.02, 1.02)
         else:
-            third_ax.set_title("How far each layer moved", y=1.0)
+            third_ax.set_title("How far each layer has moved (by now)", y=1.0)
             third_ax.set_xlabel("Dense layer (1 = next to the input)")
-            third_ax.set_ylabel("‖W_end − W_start‖ / ‖W_start‖")
+            third_ax.set_ylabel("‖W_now − W_start‖ / ‖W_start‖")
             log_axes.append(third_ax)
         for ax in log_axes:
             ax.set_yscale("log")
@@ -137,6 +159,47 @@ class LabFigure:
             ax.grid(True, alpha=0.3)
             if ax is not grad_ax and not (ax is third_ax and self.third == "weight_change"):
                 ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+
+    def _epoch_artists(self):
+        grad_ax, loss_ax, third_ax = self.axes
+        marker = dict(color="0.25", linestyle=":", linewidth=1.2, zorder=5)
+        self.epoch_lines = [loss_ax.axvline(np.nan, **marker)]
+        if self.third != "weight_change":
+            self.epoch_lines.append(third_ax.axvline(np.nan, **marker))
+        # Labs that show the gradient at initialisation keep it, and add this run's
+        # gradient after the epoch shown (dashed): the profile moving away from the start.
+        self.gradient_now = None
+        if self.gradient_row == 0:
+            self.gradient_now, = grad_ax.plot([], [], marker="o", linestyle="--",
+                                              markerfacecolor="none", zorder=4)
+        if self.boundary:
+            ax = self.boundary_ax
+            self.boundary_image = ax.imshow(np.zeros((2, 2)), origin="lower", aspect="auto",
+                                            cmap="coolwarm", vmin=0, vmax=1, alpha=0.35,
+                                            interpolation="nearest", extent=(0, 1, 0, 1))
+            self.boundary_points = ax.scatter(np.zeros(0), np.zeros(0), c=np.zeros(0), s=7,
+                                              cmap="coolwarm", vmin=0, vmax=1,
+                                              edgecolors="none")
+            ax.set_title("Decision boundary", y=1.0)
+            ax.set_xlabel("feature 1 (standardized units)")
+            ax.set_ylabel("feature 2 (standardized units)")
+        # What moves from epoch to epoch, in drawing order.
+        self.moving = [(loss_ax, self.epoch_lines[0])]
+        if self.third != "weight_change":
+            self.moving.append((third_ax, self.epoch_lines[1]))
+        else:
+            self.moving += [(third_ax, self.reference.third[0]), (third_ax, self.current.third[0])]
+        if self.gradient_now is not None:
+            self.moving.append((grad_ax, self.gradient_now))
+        else:
+            self.moving += [(grad_ax, self.reference.gradient), (grad_ax, self.current.gradient)]
+        if self.boundary:
+            self.moving += [(self.boundary_ax, self.boundary_image),
+                            (self.boundary_ax, self.boundary_points),
+                            (self.boundary_ax, self.boundary_ax.title)]
+        for _, artist in self.moving:
+            artist.set_animated(True)
+        self.background = None
 
     def _legends(self):
         # Above the panels, where it can never cover a curve.
@@ -174,8 +237,9 @@ class LabFigure:
     # --- on every click ---------------------------------------------------
     def draw(self, current, reference, current_label: str = "this run",
              reference_label: str = "reference", current_color: str = FIXED_COLOR,
-             reference_color: str = BROKEN_COLOR) -> bytes:
-        """Show ``current`` over ``reference`` (``experiments.Outcome`` objects); return PNG bytes."""
+             reference_color: str = BROKEN_COLOR, epoch: int | None = None) -> bytes:
+        """Show ``current`` over ``reference`` (``experiments.Outcome`` objects) after ``epoch``
+        epochs (None: the last); return PNG bytes."""
         with matplotlib.rc_context(self.fonts):
             for artists, result, color in ((self.reference, reference, reference_color),
                                            (self.current, current, current_color)):
@@ -187,19 +251,88 @@ class LabFigure:
             for handle, color in zip(self.run_legend.legend_handles,
                                      (reference_color, current_color)):
                 handle.set_color(color)
+            if self.gradient_now is not None:
+                self.gradient_now.set_color(current_color)
             self._set_limits(current, reference)
             self._legend_entries((current.history, reference.history))
+            if self.boundary:
+                self._show_data(current)
+            self.figure.canvas.draw()      # everything but the moving artists
+            self.background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
+        return self.show_epoch(current, reference, epoch)
+
+    def show_epoch(self, current, reference, epoch: int | None = None) -> bytes:
+        """Move the figure drawn by :meth:`draw` to ``epoch`` (None: the last); return PNG bytes.
+
+        Only what depends on the epoch changes: the markers on the curves, the
+        per-layer panel and the decision boundary, drawn over the background
+        that :meth:`draw` rendered.
+        """
+        if self.background is None:
+            raise RuntimeError("show_epoch draws over a figure drawn by draw(); call draw first.")
+        last = current.config.epochs
+        epoch = last if epoch is None else int(min(max(epoch, 0), last))
+        with matplotlib.rc_context(self.fonts):
+            for line in self.epoch_lines:
+                line.set_xdata([epoch, epoch])
+            if self.gradient_now is not None:
+                values = self._gradient(current.history, epoch)
+                self.gradient_now.set_data(np.arange(1, len(values) + 1), values)
+                self.gradient_now.set_visible(epoch > 0)
+            else:
+                for artists, result in ((self.reference, reference), (self.current, current)):
+                    values = self._gradient(result.history, epoch)
+                    artists.gradient.set_data(np.arange(1, len(values) + 1), values)
+            if self.third == "weight_change":
+                for artists, result in ((self.reference, reference), (self.current, current)):
+                    change = weight_change_at(result, epoch)
+                    artists.third[0].set_data(np.arange(1, len(change) + 1), change)
+            if self.boundary:
+                grid, kept = self._grid(current).at(epoch)
+                self.boundary_image.set_data(grid)
+                self.boundary_ax.title.set_text(f"Decision boundary (epoch {kept})")
+            canvas = self.figure.canvas
+            canvas.restore_region(self.background)
+            for ax, artist in self.moving:
+                if artist.get_visible():
+                    ax.draw_artist(artist)
             buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+            Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw",
+                             "RGBA", 0, 1).save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
+
+    def _gradient(self, history, epoch: int) -> np.ndarray:
+        """The per-layer statistic after ``epoch`` epochs (gaps where a log axis cannot show it)."""
+        rows = getattr(history, self.statistic)
+        if not rows.shape[0]:
+            return np.full(rows.shape[1], np.nan)
+        values = rows[step_at_epoch(history, epoch)]
+        return np.where(values > 0, values, np.nan)
+
+    def _grid(self, result) -> BoundaryGrids:
+        grids = self._grids.get(id(result))
+        if grids is None or grids.history is not result.history:
+            if len(self._grids) >= 8:
+                self._grids.pop(next(iter(self._grids)))     # forget the oldest run
+            grids = self._grids[id(result)] = BoundaryGrids(result)
+        return grids
+
+    def _show_data(self, current) -> None:
+        grids = self._grid(current)
+        classes = max(int(grids.y.max()), 1)
+        self.boundary_image.set_extent(grids.extent)
+        self.boundary_image.set_clim(0, classes)
+        self.boundary_points.set_offsets(grids.X[:, :2])
+        self.boundary_points.set_array(grids.y)
+        self.boundary_points.set_clim(0, classes)
+        self.boundary_ax.set_xlim(grids.extent[0], grids.extent[1])
+        self.boundary_ax.set_ylim(grids.extent[2], grids.extent[3])
 
     def _show_run(self, artists: _RunArtists, result) -> None:
         history = result.history
-        rows = getattr(history, self.statistic)
-        layers = np.arange(1, rows.shape[1] + 1)
-        values = rows[self.gradient_row] if rows.shape[0] else np.full(len(layers), np.nan)
         # A gradient of exactly 0 (every unit dead) has no place on a log axis: leave a gap.
-        artists.gradient.set_data(layers, np.where(values > 0, values, np.nan))
+        # (Labs that show the gradient at the epoch shown set it in show_epoch.)
+        artists.gradient.set_data(*self._gradient_at_start(history))
         steps_x = step_epochs(history)
         epochs = np.arange(1, len(history.loss) + 1)
         artists.step_loss.set_data(steps_x, history.step_loss)
@@ -233,6 +366,13 @@ class LabFigure:
             change = result.weight_change
             artists.third[0].set_data(np.arange(1, len(change) + 1), change)
 
+    def _gradient_at_start(self, history):
+        rows = getattr(history, self.statistic)
+        layers = np.arange(1, rows.shape[1] + 1)
+        if self.gradient_row != 0 or not rows.shape[0]:
+            return layers, np.full(len(layers), np.nan)
+        return layers, np.where(rows[0] > 0, rows[0], np.nan)
+
     def _set_limits(self, current, reference) -> None:
         grad_ax, loss_ax, third_ax = self.axes
         histories = (current.history, reference.history)
@@ -243,8 +383,13 @@ class LabFigure:
             for ax in ([grad_ax, third_ax] if self.third == "weight_change" else [grad_ax]):
                 ax.set_xticks(ticks)
                 ax.set_xlim(0.6, n_layers + 0.4)
-        grad_ax.set_ylim(*decades(np.concatenate(
-            [getattr(h, self.statistic)[self.gradient_row:][:1].ravel() for h in histories])))
+        # Limits that hold for every epoch a lab can show, so the axes stay still while playing.
+        frames = frame_epochs(current.config.epochs)
+        shown = [self._gradient(current.history, epoch) for epoch in frames]
+        shown += ([getattr(h, self.statistic)[:1].ravel() for h in histories]
+                  if self.gradient_row == 0 else
+                  [self._gradient(reference.history, epoch) for epoch in frames])
+        grad_ax.set_ylim(*decades(np.concatenate(shown)))
         losses = np.concatenate([np.concatenate([h.step_loss, h.loss, h.val_loss,
                                                  [h.diverged_loss]]) for h in histories])
         loss_ax.set_ylim(*decades(losses))
@@ -252,8 +397,8 @@ class LabFigure:
                          for h in histories)
         loss_ax.set_xlim(0, max(last_epoch, 1) * 1.02)
         if self.third == "weight_change":
-            third_ax.set_ylim(*decades(np.concatenate([current.weight_change,
-                                                        reference.weight_change])))
+            changes = [weight_change_at(current, epoch) for epoch in frames]
+            third_ax.set_ylim(*decades(np.concatenate([*changes, reference.weight_change])))
         else:
             third_ax.set_xlim(0, max(last_epoch, 1) * 1.02)
             if self.third == "accuracy":

@@ -4,7 +4,9 @@ Each function here returns a :class:`Lab` for one lesson's failure case, plus
 ``playground()`` with every knob. A lab shows as the last expression of a
 notebook cell. It holds:
 
-- ``controls``: a dict of the widgets that change the experiment;
+- ``controls``: a dict of the widgets that change the experiment, plus ``"epoch"``
+  (the epoch shown) and ``"play"`` (an ``ipywidgets.Play`` linked to it), which
+  replay the run without retraining;
 - ``status``: a one-line HTML summary of the numbers that matter;
 - ``output``: an ``ipywidgets.Output`` holding the current figure as a PNG;
 - ``history`` (and ``outcome``): the run behind the current figure.
@@ -31,8 +33,14 @@ from . import experiments, plots
 from .labfigure import LabFigure
 from .experiments import LEARNING_RATES, Experiment, Outcome
 
-# PNGs kept per lab for revisited settings (about 70 kB each).
-FIGURE_CACHE_SIZE = 64
+# PNGs kept per lab for revisited settings and epochs (about 70 kB each).
+FIGURE_CACHE_SIZE = 160
+# The controls that only choose what to show of a run (they never retrain).
+VIEW_CONTROLS = ("epoch", "play")
+# Milliseconds between frames when playing. The browser sends a widget's next value
+# only once the kernel has finished with the last one, so a slow frame is skipped,
+# never queued.
+PLAY_INTERVAL_MS = 150
 
 DEPTHS = (1, 2, 3, 4, 5, 6, 7, 8, 10)
 INIT_SCALES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0)
@@ -84,18 +92,26 @@ class Lab:
     def __init__(self, title: str, presets: dict, knobs: dict, summarize: Callable,
                  reference_for: Callable[[str], str] | None = None, statistic: str = "grad_norms",
                  third: str = "accuracy", broken_presets=("broken",), lecture: bool = False,
-                 gradient_at: str = "start"):
+                 gradient_at: str = "start", boundary: bool = False):
         self.title = title
         self.presets = presets
         self.knobs = knobs
         self.summarize = summarize
         self.reference_for = reference_for
         self.broken_presets = set(broken_presets)
-        self.figure = LabFigure(statistic, third, lecture=lecture, gradient_at=gradient_at)
+        self.figure = LabFigure(statistic, third, lecture=lecture, gradient_at=gradient_at,
+                                boundary=boundary)
         labels = [(label, key) for key, (label, _) in presets.items()]
         self.preset = widgets.ToggleButtons(options=labels, value=next(iter(presets)),
                                             description="", style={"button_width": "auto"})
-        self.controls = {"preset": self.preset, **{name: knob.widget for name, knob in knobs.items()}}
+        # The epoch shown: scrubbing redraws at once (no retraining), so it updates while dragged.
+        self.epoch = widgets.IntSlider(value=0, min=0, max=1, description="epoch",
+                                       continuous_update=True)
+        self.play = widgets.Play(value=0, min=0, max=1, interval=PLAY_INTERVAL_MS,
+                                 description="play", show_repeat=False)
+        widgets.link((self.play, "value"), (self.epoch, "value"))
+        self.controls = {"preset": self.preset, **{name: knob.widget for name, knob in knobs.items()},
+                         "epoch": self.epoch, "play": self.play}
         self.status = widgets.HTML(value="")
         self.status.add_class("nnlab-status")
         self.output = widgets.Output()
@@ -104,7 +120,9 @@ class Lab:
                                 layout=widgets.Layout(flex_flow="row wrap"))
         if len(presets) == 1:
             self.preset.layout.display = "none"     # nothing to choose between
-        self.widget = widgets.VBox([header, self.preset, knob_row, self.status, self.output])
+        epoch_row = widgets.HBox([self.play, self.epoch])
+        self.widget = widgets.VBox([header, self.preset, knob_row, epoch_row, self.status,
+                                    self.output])
         self.widget.add_class("nnlab-lab")
         self.history = None
         self.outcome: Outcome | None = None
@@ -112,10 +130,13 @@ class Lab:
         self._holding = False
         self.timings = {"train": 0.0, "draw": 0.0}
         self._figures: OrderedDict = OrderedDict()     # a revisited setting redraws nothing
+        self._key = None
+        self._summary = ""
         self._set_knobs(self.presets[self.preset.value][1])
         self.preset.observe(self._on_preset, names="value")
         for knob in knobs.values():
             knob.widget.observe(self._on_knob, names="value")
+        self.epoch.observe(self._on_epoch, names="value")
         self.update()
 
     # --- what is being run ------------------------------------------------
@@ -157,6 +178,20 @@ class Lab:
         if not self._holding:
             self.update()
 
+    def _on_epoch(self, change):
+        if not self._holding and self.outcome is not None:
+            self.show_epoch(change["new"])
+
+    def _set_epochs(self, epochs: int) -> None:
+        """Range the epoch slider and the play button over this run's epochs, at the last."""
+        step = experiments.frame_step(epochs)
+        with self._hold():
+            for widget in (self.epoch, self.play):
+                widget.value = min(widget.value, epochs)
+                widget.max = epochs
+                widget.step = step
+                widget.value = epochs
+
     def update(self) -> None:
         """Run (or fetch from the cache) the current and reference runs, and redraw.
 
@@ -175,16 +210,36 @@ class Lab:
         trained = time.perf_counter()
         self.outcome, self.reference, self.history = current, reference, current.history
         preset = self.preset.value
-        key = (current.config, reference.config, preset)
+        self._key = (current.config, reference.config, preset)
+        self._drawn = None       # the figure still shows another run
+        self._summary = self.summarize(current, reference)
+        self._set_epochs(current.config.epochs)
+        self._show(self.epoch.value)
+        self.timings = {"train": trained - started, "draw": time.perf_counter() - trained}
+
+    def show_epoch(self, epoch: int) -> None:
+        """Show the current run after ``epoch`` epochs (no retraining); ``timings`` says how long."""
+        started = time.perf_counter()
+        self._show(epoch)
+        self.timings = {"train": 0.0, "draw": time.perf_counter() - started}
+
+    def _show(self, epoch: int) -> None:
+        current, reference, preset = self.outcome, self.reference, self.preset.value
+        key = (*self._key, epoch)
         png = self._figures.get(key)
         if png is None:
-            ref_key = self.reference_for(preset) if self.reference_for else preset
-            is_broken = preset in self.broken_presets
-            png = self.figure.draw(
-                current, reference, current_label="this run",
-                reference_label=f"reference: {self.presets[ref_key][0]}",
-                current_color=plots.BROKEN_COLOR if is_broken else plots.FIXED_COLOR,
-                reference_color=plots.FIXED_COLOR if is_broken else plots.BROKEN_COLOR)
+            if self._drawn == self._key:      # the same runs: move the figure to the epoch
+                png = self.figure.show_epoch(current, reference, epoch)
+            else:
+                ref_key = self.reference_for(preset) if self.reference_for else preset
+                is_broken = preset in self.broken_presets
+                png = self.figure.draw(
+                    current, reference, current_label="this run",
+                    reference_label=f"reference: {self.presets[ref_key][0]}",
+                    current_color=plots.BROKEN_COLOR if is_broken else plots.FIXED_COLOR,
+                    reference_color=plots.FIXED_COLOR if is_broken else plots.BROKEN_COLOR,
+                    epoch=epoch)
+                self._drawn = self._key
             self._figures[key] = png
             if len(self._figures) > FIGURE_CACHE_SIZE:
                 self._figures.popitem(last=False)     # forget the oldest figure
@@ -192,8 +247,18 @@ class Lab:
             self._figures.move_to_end(key)
         self.output.outputs = ()
         self.output.append_display_data(Image(data=png, format="png"))
-        self.status.value = self.summarize(current, reference)
-        self.timings = {"train": trained - started, "draw": time.perf_counter() - trained}
+        self.status.value = f"{self._summary} · {self._epoch_text(epoch)}"
+
+    def _epoch_text(self, epoch: int) -> str:
+        last = self.outcome.config.epochs
+        history = self.history
+        if epoch == 0:
+            shown = f"showing <b>epoch 0</b> of {last} (before training)"
+        else:
+            shown = f"showing <b>epoch {epoch}</b> of {last}"
+        if history.diverged and epoch > history.epochs:
+            shown += f" (the run stopped in epoch {history.epochs + 1}: its last step)"
+        return shown
 
     # --- display ----------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
@@ -386,4 +451,5 @@ def playground(lecture: bool = False) -> Lab:
              "seed": _seed_knob()}
     # The depth knob is shared so the reference keeps its default width: write width after depth.
     return Lab("Playground", {"default": ("default network", PLAYGROUND_DEFAULT)}, knobs,
-               summarize, None, third="accuracy", broken_presets=(), lecture=lecture)
+               summarize, None, third="accuracy", broken_presets=(), lecture=lecture,
+               boundary=True)

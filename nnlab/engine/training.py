@@ -12,6 +12,7 @@ from .layers import Dropout
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .models import Sequential
 from .optim import SGD
+from .snapshots import Snapshots, unpack
 from .telemetry import Recorder
 
 # A loss that grows this many times above where it started (or above 1, whichever
@@ -41,6 +42,10 @@ class History:
     (None if it never did) and ``diverged_loss`` the loss seen there (that step
     is not applied, so it is not in ``step_loss``); ``message`` says in words how
     the run ended.
+
+    With ``train(..., snapshot_epochs=...)``: ``snapshot_epochs`` (the epochs whose
+    parameters were kept, 0 = before training), ``snapshots`` (one row per such
+    epoch) and ``snapshot_layout``; read them with :meth:`parameters_at`.
     """
 
     loss: list = field(default_factory=list)
@@ -65,6 +70,9 @@ class History:
     epochs: int = 0
     n_classes: int = 0
     lr: float = float("nan")
+    snapshot_epochs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    snapshots: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    snapshot_layout: list = field(default_factory=list)
 
     @property
     def steps(self) -> int:
@@ -81,6 +89,18 @@ class History:
             return float("nan")
         first, last = rows[step, 0], rows[step, -1]
         return float(first / last) if last > 0 else float("inf")
+
+    def parameters_at(self, epoch: int) -> dict:
+        """The model's parameters (and BatchNorm running statistics) after ``epoch`` epochs,
+        as {"dense1.W": array, ...}; epoch 0 is before training. Only the epochs in
+        ``snapshot_epochs`` were kept (see ``train(..., snapshot_epochs=...)``)."""
+        stored = [int(e) for e in self.snapshot_epochs]
+        if epoch not in stored:
+            kept = ", ".join(map(str, stored)) if stored else (
+                "none: pass snapshot_epochs= to train to keep some")
+            raise ValueError(f"parameters_at: epoch {epoch!r} was not kept; the epochs kept "
+                             f"are {kept}.")
+        return unpack(self.snapshots[stored.index(epoch)], self.snapshot_layout)
 
     def same_as(self, other: "History") -> bool:
         """True when every number of both runs is identical, bit for bit."""
@@ -160,7 +180,7 @@ def _steps_per_epoch(n: int, batch_size: int) -> int:
 
 def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int = 32,
           lr: float = 0.1, optimizer=None, loss=None, val=None, seed=0, progress: bool = False,
-          telemetry: bool = True) -> History:
+          telemetry: bool = True, snapshot_epochs=None) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batch gradient descent; return its History.
 
     Each step: forward a shuffled batch in training mode, compute the loss,
@@ -172,6 +192,9 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     integer labels (mean squared error otherwise); ``val=(X_val, y_val)`` adds
     per-epoch validation metrics. If the loss becomes non-finite or blows up,
     training stops at that step, and ``diverged_at`` and ``message`` say so.
+    ``snapshot_epochs`` (e.g. ``range(0, epochs + 1, 5)``) keeps the parameters after
+    those epochs (0 = before training), within a memory budget (``engine.snapshots``),
+    for ``History.parameters_at``.
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an nnlab Sequential (build one with nnlab.mlp), "
@@ -203,6 +226,10 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     global_norms = np.zeros(total_steps)
     history = History(steps_per_epoch=steps_per_epoch, n_classes=model.out_features,
                       lr=optimizer.lr)
+    snapshots = (Snapshots(model, snapshot_epochs, epochs) if snapshot_epochs is not None
+                 else None)
+    if snapshots is not None:
+        snapshots.take(0)
     bar = _progress(progress, epochs)
     step = 0
     blowup_level = None
@@ -254,6 +281,8 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
                 if loss.classification:
                     history.val_accuracy.append(val_accuracy)
             history.epochs = epoch + 1
+            if snapshots is not None:
+                snapshots.take(epoch + 1)
             if bar is not None:
                 bar.update(epoch + 1, f"loss {history.loss[-1]:.4f}")
 
@@ -261,6 +290,9 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     history.global_grad_norm = global_norms[:step]
     if recorder is not None:
         for name, value in recorder.arrays().items():
+            setattr(history, name, value)
+    if snapshots is not None:
+        for name, value in snapshots.arrays().items():
             setattr(history, name, value)
     if not history.diverged:
         history.message = f"Trained {history.epochs} epochs ({step} steps)."
