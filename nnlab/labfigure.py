@@ -181,8 +181,12 @@ class LabFigure:
                                               cmap="coolwarm", vmin=0, vmax=1,
                                               edgecolors="none")
             ax.set_title("Decision boundary", y=1.0)
-            ax.set_xlabel("feature 1 (standardized units)")
-            ax.set_ylabel("feature 2 (standardized units)")
+            # As in TensorFlow Playground: the shape of the regions is the point, not the
+            # coordinates (and unlabelled axes spare a frame's worth of text).
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_xlabel("feature 1 (background: predicted class)")
+            ax.set_ylabel("feature 2")
         # What moves from epoch to epoch, in drawing order.
         self.moving = [(loss_ax, self.epoch_lines[0])]
         if self.third != "weight_change":

@@ -67,7 +67,8 @@ def test_telemetry_labs_import_and_memory_sections(quick_run):
         assert isinstance(row["overhead"], float)
     (lab,) = results["labs"]["rows"]
     assert lab["clicks"] > 0 and len(lab["records"]) == lab["clicks"]
-    for key in ("median_ms", "p95_ms", "median_train_ms", "median_draw_ms", "build_s"):
+    for key in ("median_ms", "p95_ms", "median_train_ms", "median_draw_ms", "build_s",
+                "epoch_median_ms", "epoch_p95_ms"):
         assert isinstance(lab[key], float)
     assert 0.0 <= lab["cache_hit_fraction"] <= 1.0
     assert lab["without_new_figure"] == 0, "every click should put a new figure in the output"
@@ -83,11 +84,13 @@ def test_targets_and_markdown(quick_run):
     _, results, markdown = quick_run
     names = [check["target"] for check in results["targets"]]
     assert any(name.startswith("lab ") for name in names)
+    assert any(name.endswith("median epoch redraw (playing)") for name in names)
     assert any(name.startswith("engine ") for name in names)
     assert any(name.startswith("telemetry ") for name in names)
     assert "import nnlab" in names and any(name.startswith("memory") for name in names)
     for check in results["targets"]:
         assert check["pass"] in (True, False, None)
     assert results["machine"]["cpu"] in markdown
-    for title in ("**Targets**", "**Engine: training steps", "**Labs:", "**Memory:"):
+    for title in ("**Targets**", "**Engine: training steps", "**Labs:", "**Labs: epoch redraw",
+                  "**Memory:"):
         assert title in markdown
