@@ -14,32 +14,13 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullFormatter
 
+from . import panels
 from .engine.training import History
+from .panels import STATISTICS, decades, positive_values, smooth, step_epochs  # noqa: F401 (re-exported)
 
 BROKEN_COLOR = "#d62728"    # red: the failure
 FIXED_COLOR = "#1f77b4"     # blue: the remedy
 REFERENCE_ALPHA = 0.25
-
-STATISTICS = {
-    "grad_norms": "‖dL/dW‖ (weight gradient norm)",
-    "bias_grad_norms": "‖dL/db‖ (backpropagated error)",
-    "update_ratios": "‖ΔW‖ / ‖W‖ (update ratio)",
-}
-
-
-def smooth(values, longest: int = 100) -> np.ndarray:
-    """A trailing moving average for curves of more than ``longest`` points (else unchanged).
-
-    The window is a fortieth of the curve, so a 1000-epoch run is averaged over
-    25 epochs: the trend shows through epoch-to-epoch noise.
-    """
-    values = np.asarray(values, dtype=float)
-    if values.size <= longest:
-        return values
-    window = values.size // 40
-    sums = np.cumsum(np.insert(values, 0, 0.0))
-    counts = np.minimum(np.arange(1, values.size + 1), window)
-    return (sums[1:] - sums[np.maximum(np.arange(1, values.size + 1) - window, 0)]) / counts
 
 
 def _axes(ax, figsize=(5, 3.5)):
@@ -48,52 +29,57 @@ def _axes(ax, figsize=(5, 3.5)):
     return Figure(figsize=figsize).add_subplot()
 
 
-def _layer_positions(history: History):
-    return np.arange(1, len(history.layer_names) + 1)
+# ---------------------------------------------------------------------------
+# Drawing a panel (its specification is in ``panels``)
+# ---------------------------------------------------------------------------
 
+def draw_panel(ax, panel: panels.Panel, run, color=None, alpha=1.0, name=None, divergence=True):
+    """Draw ``panel``'s series for one run on ``ax``, with its title, labels and scale.
 
-def _safe_log_values(values):
-    """Zeros and non-finite values cannot sit on a log axis: show them as gaps."""
-    values = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
-
-
-def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_norms", ax=None,
-                       label=None, color=None, alpha=1.0):
-    """Gradient magnitude of each Dense layer at one step (log scale), input layer on the left.
-
-    ``statistic`` is ``"grad_norms"`` (‖dL/dW‖), ``"bias_grad_norms"`` (‖dL/db‖) or
-    ``"update_ratios"``. Step 0 is at initialisation, before any update.
+    ``name`` labels the run in the legend (a one-series panel shows the name, a
+    panel of several shows "name: series"); without it, the series' own labels.
+    Call it once per run to draw several runs on one panel.
     """
-    ax = _axes(ax)
-    rows = getattr(history, statistic)
-    if rows.shape[0] == 0:
-        ax.text(0.5, 0.5, "no steps recorded", ha="center", va="center", transform=ax.transAxes)
-    else:
-        step = min(step, rows.shape[0] - 1)
-        ax.plot(_layer_positions(history), _safe_log_values(rows[step]), marker="o",
-                color=color, alpha=alpha, label=label)
-    _format_layer_axis(ax, history, statistic, step)
-    if label and rows.shape[0]:
+    history = panels.history_of(run)
+    for series in panel.series:
+        x, y = series.data(run)
+        if len(x) == 0:
+            continue
+        style = series.style_for(history)
+        label = series.label_for(history)
+        if label is not None and name is not None:
+            label = name if len(panel.series) == 1 else f"{name}: {label}"
+        elif label is not None and len(panel.series) == 1:
+            label = None
+        ax.plot(x, y, color=color, **{**style, "alpha": alpha * style.get("alpha", 1.0)},
+                label=label)
+    if panel.chance and history.n_classes and alpha == 1.0 and not getattr(ax, "_nnlab_chance", False):
+        ax._nnlab_chance = True
+        ax.axhline(1.0 / history.n_classes, color="gray", linewidth=1, linestyle=":",
+                   label="chance")
+    _decorate(ax, panel, [history])
+    if panel.marks_divergence:
+        _mark_divergence(ax, history)
+    if ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize="small")
     return ax
 
 
-def positive_values(values) -> np.ndarray:
-    """The finite, positive entries: the ones a log axis can show."""
-    values = np.asarray(values, dtype=float).ravel()
-    return values[np.isfinite(values) & (values > 0)]
-
-
-def decades(values, minimum_span: int = 1) -> tuple[float, float]:
-    """Log-axis limits at whole powers of ten around ``values`` (1e-3 to 1 if none is positive)."""
-    values = positive_values(values)
-    if values.size == 0:
-        return 1e-3, 1.0
-    low, high = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
-    if high - low < minimum_span:
-        high = low + minimum_span
-    return 10.0 ** low, 10.0 ** high
+def _decorate(ax, panel: panels.Panel, histories):
+    ax.set_title(panel.title)
+    ax.set_xlabel(panel.xlabel_for(histories))
+    ax.set_ylabel(panel.ylabel)
+    if panel.log:
+        ax.set_yscale("log")
+        _whole_decades(ax)
+    if panel.ylim is not None:
+        ax.set_ylim(*panel.ylim)
+    if panel.x == "layer":
+        positions = np.arange(1, max((len(line.get_xdata()) for line in ax.get_lines()),
+                                     default=0) + 1)
+        ax.set_xticks(positions)
+        ax.set_xticklabels([str(p) for p in positions])
+    ax.grid(True, which="major", alpha=0.3)
 
 
 def _whole_decades(ax):
@@ -106,86 +92,51 @@ def _whole_decades(ax):
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def _format_layer_axis(ax, history, statistic, step=0):
-    ax.set_yscale("log")
-    _whole_decades(ax)
-    positions = _layer_positions(history)
-    ax.set_xticks(positions)
-    ax.set_xticklabels([str(p) for p in positions])
-    ax.set_xlabel("Dense layer (1 = next to the input)")
-    ax.set_ylabel(STATISTICS.get(statistic, statistic))
-    ax.set_title("Gradient magnitude per layer" + ("" if step == 0 else f" (step {step})"))
-    ax.grid(True, which="major", alpha=0.3)
-
-
-def _mark_divergence(ax, history: History, per: str = "epoch"):
-    if not history.diverged:
+def _mark_divergence(ax, history: History):
+    mark = panels.divergence_mark(history)
+    if mark is None:
         return
-    x = history.diverged_at if per == "step" else history.diverged_at / max(history.steps_per_epoch, 1)
+    x, text = mark
     ax.axvline(x, color=BROKEN_COLOR, linestyle="--", linewidth=1.5)
-    ax.text(x, 0.97, f" diverged (step {history.diverged_at})", color=BROKEN_COLOR,
-            transform=ax.get_xaxis_transform(), va="top", ha="left", fontsize="small")
+    ax.text(x, 0.97, text, color=BROKEN_COLOR, transform=ax.get_xaxis_transform(), va="top",
+            ha="left", fontsize="small")
 
 
-def step_epochs(history: History) -> np.ndarray:
-    """Each step's position in epochs (step 0 at 0, the last step of epoch 1 just below 1)."""
-    return np.arange(history.steps) / max(history.steps_per_epoch, 1)
+def _no_steps(ax, history, text="no steps recorded"):
+    if history.steps == 0:
+        ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+        return True
+    return False
+
+
+def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_norms", ax=None,
+                       label=None, color=None, alpha=1.0):
+    """Gradient magnitude of each Dense layer at one step (log scale), input layer on the left.
+
+    ``statistic`` is ``"grad_norms"`` (‖dL/dW‖), ``"bias_grad_norms"`` (‖dL/db‖) or
+    ``"update_ratios"``. Step 0 is at initialisation, before any update.
+    """
+    ax = _axes(ax)
+    rows = getattr(history, statistic)
+    step = min(step, rows.shape[0] - 1) if rows.shape[0] else 0
+    panel = panels.gradient_panel(statistic, step, when=f"step {step}" if step else None)
+    if rows.shape[0] == 0:
+        ax.text(0.5, 0.5, "no steps recorded", ha="center", va="center", transform=ax.transAxes)
+        _decorate(ax, panel, [history])
+        return ax
+    return draw_panel(ax, panel, history, color=color, alpha=alpha, name=label)
 
 
 def loss_curves(history: History, ax=None, color=None, alpha=1.0, label_prefix=""):
     """Training loss per step (thin) and per epoch, validation loss per epoch; divergence marked."""
-    ax = _axes(ax)
-    if history.diverged:   # few steps, each one worth seeing, and the one that blew up
-        ax.plot(step_epochs(history), _safe_log_values(history.step_loss), color=color,
-                alpha=alpha, marker="o", markersize=4, linewidth=1,
-                label=f"{label_prefix}training (per step)")
-        if np.isfinite(history.diverged_loss):
-            ax.plot([history.diverged_at / max(history.steps_per_epoch, 1)],
-                    [history.diverged_loss], color=color, alpha=alpha, marker="X",
-                    markersize=9, linestyle="none",
-                    label=f"{label_prefix}loss {history.diverged_loss:.2g} (blew up)")
-    else:
-        ax.plot(step_epochs(history), _safe_log_values(history.step_loss), color=color,
-                alpha=0.3 * alpha, linewidth=0.8)
-    _training_and_validation(ax, history.loss, history.val_loss, color, alpha, label_prefix)
-    ax.set_yscale("log")
-    _whole_decades(ax)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (cross-entropy)")
-    ax.set_title("Loss")
-    ax.grid(True, alpha=0.3)
-    _mark_divergence(ax, history)
-    ax.legend(fontsize="small")
-    return ax
-
-
-def _training_and_validation(ax, training, validation, color, alpha, label_prefix):
-    """Per-epoch training (solid) and validation (dashed) curves, smoothed when long."""
-    if training:
-        ax.plot(np.arange(1, len(training) + 1), smooth(training), color=color, alpha=alpha,
-                label=f"{label_prefix}training")
-    if validation:
-        ax.plot(np.arange(1, len(validation) + 1), smooth(validation), color=color, alpha=alpha,
-                linestyle="--", label=f"{label_prefix}validation")
+    return draw_panel(_axes(ax), panels.LOSS, history, color, alpha,
+                      name=label_prefix.rstrip(": ") or None)
 
 
 def accuracy_curves(history: History, ax=None, color=None, alpha=1.0, label_prefix=""):
     """Training accuracy (training mode) and validation accuracy (evaluation mode) per epoch."""
-    ax = _axes(ax)
-    _training_and_validation(ax, history.accuracy, history.val_accuracy, color, alpha,
-                             label_prefix)
-    if history.n_classes and alpha == 1.0 and not getattr(ax, "_nnlab_chance", False):
-        ax._nnlab_chance = True
-        ax.axhline(1.0 / history.n_classes, color="gray", linewidth=1, linestyle=":",
-                   label="chance")
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("epoch" + (" (curves smoothed)" if len(history.accuracy) > 100 else ""))
-    ax.set_ylabel("accuracy (fraction correct)")
-    ax.set_title("Accuracy")
-    ax.grid(True, alpha=0.3)
-    _mark_divergence(ax, history)
-    ax.legend(fontsize="small")
-    return ax
+    return draw_panel(_axes(ax), panels.ACCURACY, history, color, alpha,
+                      name=label_prefix.rstrip(": ") or None)
 
 
 def dead_fraction_curves(history: History, ax=None, alpha=1.0):
@@ -261,36 +212,7 @@ def comparison_figure(broken, fixed, statistic: str = "grad_norms", third: str =
         history = result.history
         gradient_per_layer(history, step % max(history.steps, 1), statistic, ax=axes[0],
                            label=title, color=color)
-        loss_curves(history, ax=axes[1], color=color, label_prefix=f"{title}: ")
-        _third_panel(third, result, axes[2], color, title)
+        draw_panel(axes[1], panels.LOSS, result, color, name=title)
+        draw_panel(axes[2], panels.third_panel(third), result, color, name=title)
     figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.88, wspace=0.32)
     return figure
-
-
-def _third_panel(kind, result, ax, color, label, alpha=1.0):
-    history = result.history
-    if kind == "accuracy":
-        accuracy_curves(history, ax=ax, color=color, alpha=alpha, label_prefix=f"{label}: ")
-    elif kind == "dead":
-        x = step_epochs(history)
-        dead = history.dead_fraction.mean(axis=1) if history.dead_fraction.shape[1] else np.zeros(history.steps)
-        ax.plot(x, dead, color=color, alpha=alpha, label=label)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("dead hidden units (fraction)")
-        ax.set_title("Dead ReLU units (per batch)")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small")
-    elif kind == "weight_change":
-        positions = np.arange(1, len(result.weight_change) + 1)
-        ax.plot(positions, _safe_log_values(result.weight_change), marker="s", color=color,
-                alpha=alpha, label=label)
-        ax.set_yscale("log")
-        ax.set_xticks(positions)
-        ax.set_xlabel("Dense layer (1 = next to the input)")
-        ax.set_ylabel("‖W_end − W_start‖ / ‖W_start‖")
-        ax.set_title("How far each layer moved")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small")
-    else:
-        raise ValueError(f"third must be 'accuracy', 'dead' or 'weight_change', but got {kind!r}.")
