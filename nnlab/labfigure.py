@@ -111,7 +111,7 @@ class LabFigure:
                              f"but got {third!r}.")
         self.statistic, self.third, self.lecture = statistic, third, lecture
         self.boundary = boundary
-        when = "start; dashed: now" if self.gradient_row == 0 else "at the epoch shown"
+        when = "at start; dashed: now" if self.gradient_row == 0 else "at the epoch shown"
         self.specs = (panels.gradient_panel(statistic, self.gradient_row, when=when, moving=True),
                       panels.LOSS, panels.third_panel(third))
         self.fonts = {"font.size": 13 if lecture else 9,
@@ -223,7 +223,8 @@ class LabFigure:
                 entries.append((self.chance, "chance"))
             if self.panel_legends[index] is not None:
                 self.panel_legends[index].remove()
-            self.panel_legends[index] = ax.legend(*zip(*entries), loc=corners[index])
+            self.panel_legends[index] = (ax.legend(*zip(*entries), loc=corners[index])
+                                         if entries else None)
 
     # --- on every click ---------------------------------------------------
     def draw(self, current, reference, current_label: str = "this run",

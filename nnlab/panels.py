@@ -186,11 +186,13 @@ def gradient_panel(statistic: str = "grad_norms", step: int = 0, when: str | Non
         return layers, safe_log_values(rows[step_at_epoch(history, epoch)])
 
     title = "Gradient magnitude per layer" + (f" ({when})" if when else "")
-    series = (Series("gradient", data, {"marker": "o"}, at=at if moving and step != 0 else None),)
+    series = (Series("gradient", data, {"marker": "o"}, at=at if moving and step != 0 else None,
+                     shared_legend=not moving),)
     if moving and step == 0:
         last = lambda run: at(run, history_of(run).epochs)
         series += (Series("now", last, {"marker": "o", "linestyle": "--",
-                                        "markerfacecolor": "none"}, at=at),)
+                                        "markerfacecolor": "none"}, at=at,
+                          shared_legend=False),)     # the panel's title says which is which
     return Panel(title, LAYER_AXIS, STATISTICS.get(statistic, statistic), series, x="layer",
                  log=True)
 

@@ -33,6 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # NNLAB_BROWSER_NOTEBOOKS: test another notebooks folder (e.g. for timing the harness).
 NOTEBOOKS_DIR = Path(os.environ.get("NNLAB_BROWSER_NOTEBOOKS") or REPO_ROOT / "notebooks")
 DEMO_NOTEBOOK = Path(__file__).resolve().parent / "demo_lab.ipynb"
+PLAY_NOTEBOOK = Path(__file__).resolve().parent / "play_lab.ipynb"
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "browser"
 
 CHROMIUM_FLAGS = [
@@ -115,7 +116,7 @@ def _free_port() -> int:
 
 
 def _copy_notebooks(dest: Path) -> None:
-    """Copy notebooks/ (minus checkpoints) and the demo notebook, stripping saved outputs.
+    """Copy notebooks/ (minus checkpoints) and the demo and play notebooks, stripping saved outputs.
 
     Saved widget outputs reference widget models that no longer exist, and JupyterLab shows
     "Error displaying widget: model not found" for them until the cell is re-run; stripping them
@@ -128,7 +129,8 @@ def _copy_notebooks(dest: Path) -> None:
             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
         )
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(DEMO_NOTEBOOK, dest / DEMO_NOTEBOOK.name)
+    for notebook in (DEMO_NOTEBOOK, PLAY_NOTEBOOK):
+        shutil.copy2(notebook, dest / notebook.name)
     for path in dest.glob("*.ipynb"):
         nb = json.loads(path.read_text(encoding="utf-8"))
         for cell in nb.get("cells", []):
