@@ -33,6 +33,7 @@ class BoundaryGrids:
         self.X, self.y = X, y
         self.history = result.history
         self.model = copy.deepcopy(result.model)
+        self._shrink_caches(X)
         low, high = X[:, :2].min(axis=0), X[:, :2].max(axis=0)
         pad = 0.1 * (high - low)
         low, high = low - pad, high + pad
@@ -53,7 +54,15 @@ class BoundaryGrids:
                 load_state(self.model, self.history.parameters_at(kept))
             with np.errstate(all="ignore"):
                 scores = self.model.forward(self.points, training=False)
+            self._shrink_caches(self.X)
             # A diverged net's scores can be NaN: argmax is then 0, shown as one flat region.
             grid = scores.argmax(axis=1).reshape(self.shape).astype(np.int8)
             self._grids[kept] = grid
         return grid, kept
+
+    def _shrink_caches(self, X) -> None:
+        """Layers keep their last input and output for backward: after a pass over the
+        whole grid (3,600 rows per layer, megabytes in a wide net) a one-row pass leaves
+        them one row big, so a lab that keeps a few of these stays small."""
+        with np.errstate(all="ignore"):
+            self.model.forward(X[:1].astype(self.model.dtype), training=False)

@@ -34,7 +34,7 @@ from .labfigure import LabFigure
 from .experiments import LEARNING_RATES, Experiment, Outcome
 
 # PNGs kept per lab for revisited settings and epochs (about 70 kB each).
-FIGURE_CACHE_SIZE = 160
+FIGURE_CACHE_SIZE = 128
 # The controls that only choose what to show of a run (they never retrain).
 VIEW_CONTROLS = ("epoch", "play")
 # Milliseconds between frames when playing. The browser sends a widget's next value
