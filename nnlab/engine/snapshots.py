@@ -15,7 +15,8 @@ import numpy as np
 
 from .layers import BatchNorm
 
-# Per run: half a megabyte (a lab keeps up to 128 runs; the memory benchmark watches it).
+# Per run: half a megabyte (the experiment cache keeps up to 128 runs; the memory
+# benchmark watches the total).
 SNAPSHOT_BUDGET_BYTES = 1 << 19
 
 
