@@ -17,6 +17,7 @@ from .engine.snapshots import load_state
 from .experiments import Outcome, snapshot_at
 
 RESOLUTION = 60     # grid points per side: 3,600 predictions per epoch
+CHUNKS = 6          # predicted 600 at a time
 
 
 class BoundaryGrids:
@@ -52,8 +53,9 @@ class BoundaryGrids:
         if grid is None:
             if self.history.snapshot_epochs.size:
                 load_state(self.model, self.history.parameters_at(kept))
-            with np.errstate(all="ignore"):
-                scores = self.model.forward(self.points, training=False)
+            with np.errstate(all="ignore"):     # in chunks: a wide net's layers stay small
+                scores = np.concatenate([self.model.forward(chunk, training=False)
+                                         for chunk in np.array_split(self.points, CHUNKS)])
             self._shrink_caches(self.X)
             # A diverged net's scores can be NaN: argmax is then 0, shown as one flat region.
             grid = scores.argmax(axis=1).reshape(self.shape).astype(np.int8)

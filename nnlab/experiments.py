@@ -186,7 +186,8 @@ def snapshot_at(history: History, epoch: int) -> int:
 
 def weight_change_at(result: Outcome, epoch: int) -> np.ndarray:
     """``weight_change`` after ``epoch`` epochs: per Dense layer, ||W_epoch - W_0|| / ||W_0||
-    (from the kept parameters; the last value equals ``result.weight_change``)."""
+    (from the kept parameters, in float32; the last value is ``result.weight_change`` to
+    float32 precision)."""
     history = result.history
     if not history.snapshot_epochs.size:
         return result.weight_change

@@ -131,8 +131,9 @@ def test_the_playground_draws_the_decision_boundary_as_it_forms():
     grids = lab.figure._grid(lab.outcome)
     early, late = grids.at(1)[0], grids.at(history.epochs)[0]
     assert (early != late).mean() > 0.05, "the predicted regions should change as it trains"
-    # The last epoch's regions are the trained model's own predictions.
-    assert np.array_equal(late.ravel(), lab.outcome.model.predict(grids.points))
+    # The last epoch's regions are the trained model's own predictions (from float32 copies
+    # of its parameters: a pixel on the boundary may differ).
+    assert np.mean(late.ravel() == lab.outcome.model.predict(grids.points)) >= 0.99
     lab.controls["epoch"].value = 1
     first = png_of(lab)
     lab.controls["epoch"].value = history.epochs

@@ -23,14 +23,15 @@ def test_snapshots_hold_the_parameters_after_each_requested_epoch(moons):
     history = nnlab.train(model, X, y, epochs=6, lr=0.1, snapshot_epochs=[0, 3, 6])
     assert list(history.snapshot_epochs) == [0, 3, 6]
     at_start, at_end = history.parameters_at(0), history.parameters_at(6)
-    assert np.array_equal(at_start["dense1.W"], start.layers[0].params["W"])
+    kept = lambda array: array.astype(snapshots.SNAPSHOT_DTYPE)     # as a snapshot holds it
+    assert np.array_equal(at_start["dense1.W"], kept(start.layers[0].params["W"]))
     for layer in model.layers:
         for key, value in layer.params.items():
-            assert np.array_equal(at_end[f"{layer.name}.{key}"], value)
-    assert np.array_equal(at_end["batchnorm1.running_var"], model.layers[1].running_var)
+            assert np.array_equal(at_end[f"{layer.name}.{key}"], kept(value))
+    assert np.array_equal(at_end["batchnorm1.running_var"], kept(model.layers[1].running_var))
     # Loaded into a fresh copy of the net, the last snapshot predicts as the trained model does.
     snapshots.load_state(start, at_end)
-    assert np.array_equal(start.predict(X), model.predict(X))
+    assert np.mean(start.predict(X) == model.predict(X)) >= 0.99
 
 
 def test_snapshots_are_part_of_the_reproducible_history(moons):
@@ -67,7 +68,7 @@ def test_snapshot_epochs_outside_the_run_are_refused(moons, epochs):
 def test_a_large_net_keeps_fewer_snapshots_within_the_budget(moons, monkeypatch):
     X, y = moons
     model = nnlab.mlp([2, 64, 64, 2], seed=0)
-    row_bytes = model.flat_params.nbytes
+    row_bytes = model.flat_params.size * np.dtype(snapshots.SNAPSHOT_DTYPE).itemsize
     monkeypatch.setattr(snapshots, "SNAPSHOT_BUDGET_BYTES", 5 * row_bytes)
     history = nnlab.train(model, X, y, epochs=20, snapshot_epochs=range(21))
     kept = list(history.snapshot_epochs)

@@ -6,7 +6,9 @@ evaluation-mode predictions need), so a run can be replayed: the decision
 boundary after epoch 5, how far each layer had moved by epoch 10. That is far
 more memory per row, so a run keeps at most ``SNAPSHOT_BUDGET_BYTES`` of them: a
 few dozen for a lesson-sized net, fewer (evenly spaced, always the first and the
-last requested) for a large one.
+last requested) for a large one. They are kept in float32 (``SNAPSHOT_DTYPE``), half
+the memory of float64: plenty to draw a boundary or measure how far a layer moved,
+not meant for resuming training bit for bit.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import numpy as np
 
 from .layers import BatchNorm
 
-# Per run: half a megabyte (the experiment cache keeps up to 128 runs; the memory
-# benchmark watches the total).
-SNAPSHOT_BUDGET_BYTES = 1 << 19
+# Per run: a quarter of a megabyte (the experiment cache keeps up to 128 runs; the
+# memory benchmark watches the total).
+SNAPSHOT_BUDGET_BYTES = 1 << 18
+SNAPSHOT_DTYPE = np.float32
 
 
 def model_state(model) -> list[tuple[str, np.ndarray]]:
@@ -39,8 +42,9 @@ def load_state(model, values: dict) -> None:
         for key in layer.params:
             layer.params[key][...] = values[f"{layer.name}.{key}"]
         if isinstance(layer, BatchNorm):
-            layer.running_mean = np.array(values[f"{layer.name}.running_mean"])
-            layer.running_var = np.array(values[f"{layer.name}.running_var"])
+            dtype = layer.running_mean.dtype
+            layer.running_mean = np.array(values[f"{layer.name}.running_mean"], dtype=dtype)
+            layer.running_var = np.array(values[f"{layer.name}.running_var"], dtype=dtype)
 
 
 def evenly_spaced(epochs: list[int], keep: int) -> list[int]:
@@ -75,9 +79,9 @@ class Snapshots:
         self.names = [name for name, _ in state]
         self.shapes = [value.shape for _, value in state]
         self.sizes = [value.size for _, value in state]
-        row_bytes = max(sum(value.nbytes for _, value in state), 1)
+        self.dtype = np.dtype(SNAPSHOT_DTYPE)
+        row_bytes = max(sum(value.size for _, value in state) * self.dtype.itemsize, 1)
         self.wanted = set(evenly_spaced(requested, budget // row_bytes))
-        self.dtype = state[0][1].dtype if state else np.float64
         self.epochs: list[int] = []
         self.rows: list[np.ndarray] = []
 
@@ -91,7 +95,7 @@ class Snapshots:
         """The History fields: ``snapshot_epochs`` (n,), ``snapshots`` (n, values per model),
         and ``snapshot_layout`` ((name, shape) of each array, in row order)."""
         width = sum(self.sizes)
-        rows = np.array(self.rows).reshape(len(self.rows), width)
+        rows = np.array(self.rows, dtype=self.dtype).reshape(len(self.rows), width)
         return {"snapshot_epochs": np.array(self.epochs, dtype=int), "snapshots": rows,
                 "snapshot_layout": list(zip(self.names, self.shapes))}
 

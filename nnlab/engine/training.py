@@ -92,8 +92,8 @@ class History:
 
     def parameters_at(self, epoch: int) -> dict:
         """The model's parameters (and BatchNorm running statistics) after ``epoch`` epochs,
-        as {"dense1.W": array, ...}; epoch 0 is before training. Only the epochs in
-        ``snapshot_epochs`` were kept (see ``train(..., snapshot_epochs=...)``)."""
+        as {"dense1.W": array, ...} (in float32); epoch 0 is before training. Only the epochs
+        in ``snapshot_epochs`` were kept (see ``train(..., snapshot_epochs=...)``)."""
         stored = [int(e) for e in self.snapshot_epochs]
         if epoch not in stored:
             kept = ", ".join(map(str, stored)) if stored else (
