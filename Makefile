@@ -6,25 +6,70 @@ VENV     := .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed-stamp
 LAB_ARGS ?=
+# Options for Voila (make demo), e.g. DEMO_ARGS="--no-browser --port=8867".
+DEMO_ARGS ?=
+# The tested pins (environment.yml uses them too); `make install CONSTRAINTS=` installs unpinned.
+CONSTRAINTS ?= constraints.txt
+PIN := $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS),)
 # JupyterLab refuses to start as root unless told it is fine (containers, CI, JupyterHub images).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # One BLAS thread (faster for lesson-sized nets, and reproducible): `import nnlab` sets it,
 # before NumPy loads (nnlab.ONE_BLAS_THREAD; tests/conftest.py imports nnlab first).
 
-.PHONY: lab test install notebooks html bench clean
+.PHONY: lab demo test test-matrix constraints install notebooks html bench runs clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]" $(PIN)
+	@touch $@
+
+$(VENV)/.demo-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[demo]" $(PIN)
 	@touch $@
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
+# Every lesson's lab as a page without code, in lecture mode, served by Voila (the `demo`
+# extra); the landing page is http://localhost:8866/voila/render/index.ipynb.
+demo: $(VENV)/.demo-stamp
+	$(BIN)/python -m nnlab.demo --build-dir build/demo $(DEMO_ARGS)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore-glob='tests/*/*.ipynb'
+	$(BIN)/python $(PYTEST_ALL)
+
+# The versions pyproject.toml promises, tested (not part of `make test`: two fresh environments):
+# the oldest supported Python with the declared minimum versions (constraints-min.txt), and
+# the newest Python with the newest versions. Each in .matrix/<name>, running the whole suite;
+# the lessons run under --nbval-lax there (every cell must run cleanly; their saved numbers are
+# those of constraints.txt, and other NumPy versions may round a last digit differently).
+# (pyenv's shims only run the version pyenv selects: take its interpreters directly when present.)
+MATRIX_OLDEST ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) python3.10)
+MATRIX_NEWEST ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+PYTEST_ALL := -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	--ignore-glob='tests/*/*.ipynb'
+
+test-matrix:
+	$(MAKE) --no-print-directory matrix-one NAME=oldest MATRIX_PYTHON=$(MATRIX_OLDEST) \
+	    PINS="--constraint constraints-min.txt"
+	$(MAKE) --no-print-directory matrix-one NAME=newest MATRIX_PYTHON=$(MATRIX_NEWEST) \
+	    PINS="--upgrade --upgrade-strategy eager"
+
+matrix-one:
+	@$(MATRIX_PYTHON) -c "" 2>/dev/null || { echo "make test-matrix: $(MATRIX_PYTHON) not found;" \
+	    "set MATRIX_OLDEST / MATRIX_NEWEST to a Python interpreter" >&2; exit 1; }
+	rm -rf .matrix/$(NAME) && $(MATRIX_PYTHON) -m venv .matrix/$(NAME)
+	.matrix/$(NAME)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" $(PINS)
+	.matrix/$(NAME)/bin/python -m pip freeze --exclude-editable > .matrix/$(NAME)/versions.txt
+	.matrix/$(NAME)/bin/python $(subst --nbval ,--nbval-lax ,$(PYTEST_ALL)) -p no:cacheprovider
+
+# Rewrite constraints.txt from what .venv holds now (after changing pyproject.toml).
+constraints: $(STAMP)
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable \
+	    --disable-pip-version-check | grep -v -E '^(#|pip==)'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 # Re-run every lesson top to bottom in a fresh kernel (cwd notebooks/), saving outputs and widget state.
 notebooks: $(STAMP)
@@ -32,8 +77,14 @@ notebooks: $(STAMP)
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 \
 	    --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
-# Every lesson as static HTML in html/: each lab as its saved figure and numbers (no kernel or
-# network needed to view it), with the widget state still embedded.
+# The slow runs a lab needs at once (the dropout lab's 11 rates, 1000 epochs each), trained once
+# and shipped in nnlab/lab_runs.npz (about 1.3 MB); experiments.outcome reads them.
+runs: $(STAMP)
+	$(BIN)/python -m nnlab.runstore
+
+# Every lesson as static HTML in html/, viewable from file:// with no kernel and no network:
+# MathJax copied into html/mathjax/ (jupyter-server-mathjax), each lab as every one of its
+# presets' figures and numbers, switched in the page; the widget state still embedded.
 html: $(STAMP)
 	$(BIN)/python -m nnlab.export notebooks/*.ipynb --output-dir html
 
@@ -44,4 +95,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts html
+	rm -rf $(VENV) .matrix build *.egg-info .pytest_cache test-artifacts html

@@ -1,6 +1,6 @@
 """nnlab benchmarks: the engine beside PyTorch, telemetry overhead, lab clicks, the course.
 
-    python benchmarks/bench.py [--quick] [--only engine,telemetry,labs,course,import,memory]
+    python benchmarks/bench.py [--quick] [--only engine,telemetry,labs,browser,course,import,memory]
                                [--json PATH] [--markdown PATH]
 
 Prints a table as it goes, checks the targets, and writes every number (with
@@ -32,14 +32,18 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np      # noqa: E402
 
+import bench_browser    # noqa: E402
 import bench_course     # noqa: E402
+import bench_diagnose   # noqa: E402
 import bench_engine     # noqa: E402
 import bench_labs       # noqa: E402
 
-SECTIONS = ("engine", "telemetry", "labs", "course", "import", "memory")
-TARGETS = {"lab_median_ms": 150, "lab_p95_ms": 400, "epoch_median_ms": 100, "small_ratio": 1.5, "medium_ratio": 1.0,
+SECTIONS = ("engine", "telemetry", "labs", "browser", "course", "import", "memory", "diagnose")
+TARGETS = {"lab_median_ms": 150, "lab_p95_ms": 400, "lab_each_median_ms": 250,
+           "epoch_median_ms": 100, "small_ratio": 1.5, "medium_ratio": 1.0,
            "telemetry_overhead": 0.25, "import_s": 0.3, "memory_mb": 300}
 MEMORY_LAB, MEMORY_CLICKS = "playground", 500
+BROWSER_THINK_S = 1.0      # a learner looks at each figure this long before the next click
 
 
 # ---------------------------------------------------------------------------
@@ -129,19 +133,36 @@ def run_labs(quick: bool, log) -> dict:
 
 def run_memory(quick: bool, log) -> dict:
     clicks = 20 if quick else MEMORY_CLICKS
-    result = bench_labs.in_subprocess("memory", MEMORY_LAB, str(clicks))
-    log(f"  {MEMORY_LAB}: {result['clicks']} clicks, RSS {result['rss_mb_after_build']:.0f} MB "
+    # quick: the clicks only; in full, every lesson runs first in the same process
+    result = bench_labs.in_subprocess("memory", MEMORY_LAB, str(clicks),
+                                      *(["nolessons"] if quick else []))
+    log(f"  {MEMORY_LAB}: {result['lesson_cells']} lesson cells, RSS "
+        f"{result['rss_mb_after_lessons']:.0f} MB; {result['clicks']} clicks, "
+        f"{result['cpu_ms_per_click']:.0f} ms CPU per click, RSS {result['rss_mb_after_build']:.0f} MB "
         f"after build -> {result['rss_mb_after_clicks']:.0f} MB after clicks, peak "
         f"{result['peak_rss_mb']:.0f} MB")
+    return result
+
+
+def run_browser(quick: bool, log) -> dict:
+    result = bench_browser.run(think=BROWSER_THINK_S, log=log)
+    overall = result["overall"]
+    log(f"  fresh settings: {overall['fresh']['n']} clicks, median "
+        f"{overall['fresh']['median']:.0f} ms, p95 {overall['fresh']['p95']:.0f} ms; revisits: "
+        f"{overall['revisit']['n']} clicks, median {overall['revisit']['median']:.0f} ms")
     return result
 
 
 def run_section(name: str, quick: bool, log) -> dict:
     if name == "engine":
         if quick:
-            return bench_engine.engine(seconds_per_config=0.02, rounds=1, dtypes=("float32",),
-                                       log=log)
-        return bench_engine.engine(seconds_per_config=2.0, rounds=5, log=log)
+            result = bench_engine.engine(seconds_per_config=0.02, rounds=1, dtypes=("float32",),
+                                         log=log)
+            result["end_to_end"] = bench_engine.end_to_end(repeats=1, log=log)
+            return result
+        result = bench_engine.engine(seconds_per_config=2.0, rounds=5, log=log)
+        result["end_to_end"] = bench_engine.end_to_end(repeats=7, log=log)
+        return result
     if name == "telemetry":
         if quick:
             return bench_engine.telemetry(seconds_per_config=0.05, rounds=1, dtypes=("float64",),
@@ -149,6 +170,8 @@ def run_section(name: str, quick: bool, log) -> dict:
         return bench_engine.telemetry(seconds_per_config=1.0, rounds=5, log=log)
     if name == "labs":
         return run_labs(quick, log)
+    if name == "browser":
+        return run_browser(quick, log)
     if name == "course":
         return bench_course.course(log=log)
     if name == "import":
@@ -160,6 +183,8 @@ def run_section(name: str, quick: bool, log) -> dict:
         return result
     if name == "memory":
         return run_memory(quick, log)
+    if name == "diagnose":
+        return bench_diagnose.run(quick, log)
     raise ValueError(name)
 
 
@@ -175,16 +200,25 @@ def _check(name, value, limit, passed, unit=""):
 def targets(results: dict) -> list[dict]:
     checks = []
     for row in (results.get("labs") or {}).get("rows", []):
-        checks.append(_check(f"lab {row['lab']}: median click-to-figure", row["median_ms"],
-                             f"< {TARGETS['lab_median_ms']}",
-                             row["median_ms"] < TARGETS["lab_median_ms"], "ms"))
-        checks.append(_check(f"lab {row['lab']}: p95 click-to-figure", row["p95_ms"],
-                             f"< {TARGETS['lab_p95_ms']}",
-                             row["p95_ms"] < TARGETS["lab_p95_ms"], "ms"))
         if row.get("epoch_median_ms") is not None:
             checks.append(_check(f"lab {row['lab']}: median epoch redraw (playing)",
                                  row["epoch_median_ms"], f"< {TARGETS['epoch_median_ms']}",
                                  row["epoch_median_ms"] < TARGETS["epoch_median_ms"], "ms"))
+    browser = results.get("browser")
+    if browser:
+        fresh = browser["overall"]["fresh"]
+        checks.append(_check("browser, fresh settings, all labs: median click to figure painted",
+                             fresh["median"], f"< {TARGETS['lab_median_ms']}",
+                             fresh["median"] < TARGETS["lab_median_ms"], "ms"))
+        checks.append(_check("browser, fresh settings, all labs: p95 click to figure painted",
+                             fresh["p95"], f"< {TARGETS['lab_p95_ms']}",
+                             fresh["p95"] < TARGETS["lab_p95_ms"], "ms"))
+        for name, part in browser["labs"].items():
+            median = part["fresh"]["median"]
+            checks.append(_check(f"browser, fresh settings, lab {name}: median", median,
+                                 f"< {TARGETS['lab_each_median_ms']}",
+                                 median is not None and median < TARGETS["lab_each_median_ms"],
+                                 "ms"))
     engine = results.get("engine") or {}
     shapes = [bench_engine.shape_name(shape) for shape in bench_engine.SHAPES]
     wanted = {shapes[0]: TARGETS["small_ratio"], shapes[1]: TARGETS["small_ratio"],
@@ -212,9 +246,11 @@ def targets(results: dict) -> list[dict]:
     memory = results.get("memory")
     if memory:
         peak = max(memory["peak_rss_mb"], memory["rss_mb_after_clicks"])
-        checks.append(_check(f"memory: lab {memory['lab']} after {memory['clicks']} clicks "
-                             "(peak RSS of the process)", peak, f"< {TARGETS['memory_mb']}",
+        checks.append(_check(f"memory: every lesson, then lab {memory['lab']} after "
+                             f"{memory['clicks']} clicks (peak RSS of the process)", peak, f"< {TARGETS['memory_mb']}",
                              peak < TARGETS["memory_mb"], "MB"))
+    if results.get("diagnose"):
+        checks += bench_diagnose.targets(results["diagnose"], _check)
     return checks
 
 
@@ -247,13 +283,28 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         out.append(("Targets", ["target", "measured", "goal", ""], rows))
     engine = results.get("engine")
     if engine:
+        percent = lambda value: _number(100 * value, 0, "%") if value else ""
         rows = [[row["shape"], str(row["batch"]), row["variant"], row["dtype"],
                  _number(row["nnlab_steps_per_s"]), _number(row["torch_steps_per_s"]),
-                 _number(row["ratio"], 2, "x")] for row in engine["rows"]]
+                 _number(row["ratio"], 2, "x"), _number(row.get("matmul_floor_ms_per_step"), 3),
+                 percent(row.get("nnlab_of_floor")), percent(row.get("torch_of_floor"))]
+                for row in engine["rows"]]
         out.append(("Engine: training steps per second (one thread; forward, loss, backward, "
-                    "SGD step)", ["network (in x (depth x width) x classes)", "batch", "layers",
-                                  "dtype", "nnlab steps/s", "PyTorch steps/s",
-                                  "nnlab / PyTorch"], rows))
+                    "SGD step; steady state). The matmul floor is the step's own matmuls alone, "
+                    "at their sizes, on this BLAS: the % says how close a step comes to it",
+                    ["network (in x (depth x width) x classes)", "batch", "layers",
+                     "dtype", "nnlab steps/s", "PyTorch steps/s", "nnlab / PyTorch",
+                     "matmul floor ms/step", "nnlab % of floor", "PyTorch % of floor"], rows))
+        ends = (engine.get("end_to_end") or {}).get("rows", [])
+        if ends:
+            rows = [[row["shape"], str(row["batch"]), str(row["steps"]), row["dtype"],
+                     _number(row["nnlab_ms"]), _number(row["torch_ms"]),
+                     _number(row["ratio"], 2, "x")] for row in ends]
+            out.append(("Engine end to end, as a lab uses it (build the model, train 30 epochs "
+                        "with per-step, per-layer telemetry, return the History; PyTorch records "
+                        "the same statistics with hooks)",
+                        ["network", "batch", "steps", "dtype", "nnlab ms", "PyTorch ms",
+                         "nnlab speed / PyTorch"], rows))
         largest = bench_engine.shape_name(bench_engine.SHAPES[-1])
         peak = engine["peak_gflops"]
         rows = []
@@ -287,8 +338,8 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                  _number(100 * row["cache_hit_fraction"], 0, "%"),
                  _number(row["build_s"], 2), _number(row["import_labs_s"], 2)]
                 for row in labs["rows"]]
-        out.append(("Labs: click to new figure (a learner's script: every value of every "
-                    "control, presets back and forth, revisits)",
+        out.append(("Labs in the kernel alone (no browser): click to new figure (a learner's "
+                    "script: every value of every control, presets back and forth, revisits)",
                     ["lab", "clicks", "median ms", "p95 ms", "median train ms",
                      "median draw ms", "median ms (cache miss)", "cache hits",
                      "build s (cold)", "import nnlab.labs s"], rows))
@@ -297,8 +348,27 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 for row in labs["rows"] if row.get("epoch_median_ms") is not None]
         if rows:
             out.append(("Labs: epoch redraw (the Play button stepping through the run the lab "
-                        "opens with, every frame drawn afresh)",
+                        "opens with, every frame drawn afresh: PNG frames by blitting)",
                         ["lab", "frames", "median ms", "p95 ms", "max ms"], rows))
+    browser = results.get("browser")
+    if browser:
+        def browser_row(name, part):
+            median = lambda key: _number(part[key]["median"])
+            return [name, str(part["fresh"]["n"]), median("fresh"), _number(part["fresh"]["p95"]),
+                    str(part["revisit"]["n"]), median("revisit"), median("kernel_train_ms"),
+                    median("kernel_draw_ms"), median("kernel_render_ms"),
+                    median("messaging_ms"), median("decode_ms"), median("figure_kb"),
+                    str(part["trained_on_click"])]
+        rows = [browser_row(name, part) for name, part in browser["labs"].items()]
+        rows.append(browser_row("**all labs**", browser["overall"]))
+        out.append((f"Labs in the browser: click to new figure painted (JupyterLab, headless "
+                    f"Chromium; every preset, slider step, checkbox and dropdown of each lesson's "
+                    f"labs after Run All, {browser['think_s']:g} s to look at each figure; "
+                    f"load average {', '.join(f'{v:.1f}' for v in browser['load_average'])})",
+                    ["lab", "fresh clicks", "median ms", "p95 ms", "revisits",
+                     "revisit median ms", "kernel: train ms", "draw ms", "render SVG ms",
+                     "messages + layout ms", "image decode ms", "figure kB",
+                     "runs trained on a click"], rows))
     course = results.get("course")
     if course:
         rows = [[lesson["notebook"], _number(lesson["seconds"]),
@@ -321,14 +391,20 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     memory = results.get("memory")
     if memory:
         trail = " / ".join(_number(point["rss"], 0) for point in memory["checkpoints_mb"])
-        rows = [[memory["lab"], str(memory["clicks"]), _number(memory["rss_mb_after_build"], 0),
+        rows = [[memory["lab"], str(memory["clicks"]),
+                 _number(memory.get("rss_mb_after_lessons"), 0),
+                 _number(memory["rss_mb_after_build"], 0),
                  trail, _number(memory["peak_rss_mb"], 0), _number(memory.get("median_ms")),
-                 _number(memory.get("p95_ms")),
+                 _number(memory.get("p95_ms")), _number(memory.get("cpu_ms_per_click")),
                  _number(100 * memory["cache_hit_fraction"], 0, "%")
                  if memory.get("cache_hit_fraction") is not None else ""]]
-        out.append(("Memory: one lab clicked through random controls and values (fresh process)",
-                    ["lab", "clicks", "RSS MB after build", f"RSS MB every {max(1, memory['clicks'] // 5)} clicks",
-                     "peak RSS MB", "median click ms", "p95 click ms", "cache hits"], rows))
+        out.append(("Memory: a learner's kernel (fresh process) runs every lesson, then clicks one "
+                    "lab through random controls and values",
+                    ["lab", "clicks", "RSS MB after every lesson", "RSS MB after build", f"RSS MB every {max(1, memory['clicks'] // 5)} clicks",
+                     "peak RSS MB", "median click ms", "p95 click ms", "CPU ms per click",
+                     "cache hits"], rows))
+    if results.get("diagnose"):
+        out += bench_diagnose.tables(results["diagnose"])
     return out
 
 
@@ -421,7 +497,7 @@ def parse_args(argv=None):
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     if args.quick:
-        args.sections = [name for name in args.sections if name != "course"]
+        args.sections = [name for name in args.sections if name not in ("course", "browser")]
     else:
         args.json = args.json or HERE / "results.json"
         args.markdown = args.markdown or HERE / "RESULTS.md"

@@ -121,6 +121,13 @@ def torch_model(shape, variant, dtype):
     return torch.nn.Sequential(*layers).to(getattr(torch, dtype)).train()
 
 
+def _torch_batches(n, batch, generator):
+    """One epoch of shuffled index batches."""
+    order = torch.randperm(n, generator=generator)
+    for start in range(0, n, batch):
+        yield order[start:start + batch]
+
+
 def torch_runner(shape, variant, dtype):
     batch = shape[3]
     X_np, y_np = synthetic_data(shape, dtype)
@@ -135,9 +142,7 @@ def torch_runner(shape, variant, dtype):
         steps = 0
         started = time.perf_counter()
         for _ in range(epochs):
-            order = torch.randperm(n, generator=generator)
-            for start in range(0, n, batch):
-                index = order[start:start + batch]
+            for index in _torch_batches(n, batch, generator):
                 optimizer.zero_grad(set_to_none=True)
                 loss = loss_fn(model(X[index]), y[index])
                 loss.backward()
@@ -195,6 +200,32 @@ def matmul_peak(dtype: str, size: int = 1024, repeats: int = 5) -> float:
     return 2 * size ** 3 / best / 1e9
 
 
+def matmul_floor(shape, dtype: str, repeats: int = 7) -> float:
+    """Seconds per step of the step's own matmuls alone (the ones ``matmul_flops_per_step``
+    counts, at their real sizes): the floor a step cannot go below on this machine's BLAS."""
+    inputs, hidden, classes, batch, _ = shape
+    sizes = [inputs, *hidden, classes]
+    rng = np.random.default_rng(0)
+    products = []
+    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        x = rng.standard_normal((batch, fan_in)).astype(dtype)
+        w = rng.standard_normal((fan_in, fan_out)).astype(dtype)
+        g = rng.standard_normal((batch, fan_out)).astype(dtype)
+        products.append((x, w, np.empty((batch, fan_out), dtype)))            # forward
+        products.append((x.T, g, np.empty((fan_in, fan_out), dtype)))         # dL/dW
+        if index:
+            products.append((g, w.T, np.empty((batch, fan_in), dtype)))       # dL/dx
+    loops = max(1, int(2e7 / max(matmul_flops_per_step(shape), 1)))
+    best = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(loops):
+            for a, b, out in products:
+                np.matmul(a, b, out=out)
+        best = min(best, (time.perf_counter() - started) / loops)
+    return best
+
+
 def engine(seconds_per_config: float = 2.0, rounds: int = 5, dtypes=DTYPES, shapes=SHAPES,
            log=print) -> dict:
     """Every shape x variant x dtype; ``seconds_per_config`` per framework, split over rounds."""
@@ -221,6 +252,11 @@ def engine(seconds_per_config: float = 2.0, rounds: int = 5, dtypes=DTYPES, shap
                     row[f"{framework}_detail"] = measured
                 row["ratio"] = (row["nnlab_steps_per_s"] / row["torch_steps_per_s"]
                                 if row["torch_steps_per_s"] else None)
+                floor = matmul_floor(shape, dtype)
+                row["matmul_floor_ms_per_step"] = 1e3 * floor
+                for framework in ("nnlab", "torch"):
+                    rate = row[f"{framework}_steps_per_s"]
+                    row[f"{framework}_of_floor"] = floor * rate if rate else None
                 rows.append(row)
                 torch_text = (f"torch {row['torch_steps_per_s']:9.1f}  ratio {row['ratio']:.2f}"
                               if row["ratio"] is not None else "")
@@ -253,3 +289,93 @@ def telemetry(seconds_per_config: float = 1.0, rounds: int = 5, dtypes=DTYPES, l
                 f"{row['off_ms_per_step']:.3f} ms, on {row['on_ms_per_step']:.3f} ms per step, "
                 f"overhead {row['overhead']:+.0%}")
     return {"rows": rows}
+
+
+# ---------------------------------------------------------------------------
+# End to end, as a lab uses the engine
+# ---------------------------------------------------------------------------
+
+# A lab's run: 300 two-feature examples, batches of 32 (10 steps per epoch), 30 epochs.
+LAB_SHAPES = [(2, (32,) * 6, 2, 32, 10), (2, (16,) * 10, 2, 64, 10)]
+LAB_EPOCHS = 30
+
+
+def nnlab_lab_run(shape, dtype):
+    """Build the model, train it with telemetry, return the History: what a lab click costs."""
+    inputs, hidden, classes, batch, _ = shape
+    X, y = synthetic_data(shape, dtype)
+
+    def run():
+        started = time.perf_counter()
+        model = nnlab.mlp([inputs, *hidden, classes], activation="relu", seed=0,
+                          dtype=getattr(np, dtype))
+        history = nnlab.train(model, X, y, epochs=LAB_EPOCHS, batch_size=batch, lr=LR, seed=0)
+        return history.steps, time.perf_counter() - started
+    return run
+
+
+def torch_lab_run(shape, dtype):
+    """The same in PyTorch, recording what nnlab's telemetry records per step and layer
+    (loss, ||dL/dW||, ||dL/db||, ||dW||/||W||, activation mean/std, dead fraction), as NumPy."""
+    inputs, hidden, classes, batch, _ = shape
+    X_np, y_np = synthetic_data(shape, dtype)
+    X, y = torch.from_numpy(X_np), torch.from_numpy(y_np).long()
+    n = X.shape[0]
+
+    def run():
+        started = time.perf_counter()
+        model = torch_model(shape, "plain", dtype)
+        linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+        relus = [m for m in model if isinstance(m, torch.nn.ReLU)]
+        outputs = {}
+        for index, relu in enumerate(relus):
+            relu.register_forward_hook(lambda m, i, o, index=index: outputs.__setitem__(index, o))
+        optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        generator = torch.Generator().manual_seed(0)
+        rows = []
+        for _ in range(LAB_EPOCHS):
+            for index in _torch_batches(n, batch, generator):
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(X[index]), y[index])
+                loss.backward()
+                before = [layer.weight.detach().clone() for layer in linears]
+                optimizer.step()
+                with torch.no_grad():
+                    grads = torch.stack([layer.weight.grad.norm() for layer in linears])
+                    bias = torch.stack([layer.bias.grad.norm() for layer in linears])
+                    ratio = torch.stack([(layer.weight - w).norm() / w.norm()
+                                         for layer, w in zip(linears, before)])
+                    acts = [outputs[i] for i in range(len(relus))]
+                    mean = torch.stack([a.mean() for a in acts])
+                    std = torch.stack([a.std() for a in acts])
+                    dead = torch.stack([(a <= 0).all(dim=0).float().mean() for a in acts])
+                rows.append((loss.item(), grads.numpy(), bias.numpy(), ratio.numpy(),
+                             mean.numpy(), std.numpy(), dead.numpy()))
+        columns = [np.array(column) for column in zip(*rows)]
+        return len(columns[0]), time.perf_counter() - started
+    return run
+
+
+def end_to_end(repeats: int = 7, dtype: str = "float64", shapes=LAB_SHAPES, log=print) -> dict:
+    """Milliseconds per lab-sized run (build, train with telemetry, History), median of repeats."""
+    rows = []
+    for shape in shapes:
+        runners = {"nnlab": nnlab_lab_run(shape, dtype)}
+        if torch is not None:
+            runners["torch"] = torch_lab_run(shape, dtype)
+        times = {name: [] for name in runners}
+        for name, run in runners.items():
+            run()                                       # warm-up
+        for repeat in range(repeats):
+            for name in (list(runners) if repeat % 2 == 0 else list(runners)[::-1]):
+                times[name].append(runners[name]()[1])
+        row = {"shape": shape_name(shape), "batch": shape[3], "epochs": LAB_EPOCHS,
+               "steps": LAB_EPOCHS * shape[4], "dtype": dtype,
+               "nnlab_ms": 1e3 * statistics.median(times["nnlab"]),
+               "torch_ms": 1e3 * statistics.median(times["torch"]) if "torch" in times else None}
+        row["ratio"] = row["torch_ms"] / row["nnlab_ms"] if row["torch_ms"] else None
+        rows.append(row)
+        log(f"  end to end {row['shape']:<22} b{row['batch']:<4} {row['steps']} steps: nnlab "
+            f"{row['nnlab_ms']:.1f} ms" + (f", torch {row['torch_ms']:.1f} ms" if row["torch_ms"] else ""))
+    return {"rows": rows, "repeats": repeats}

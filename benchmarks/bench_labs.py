@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nnlab  # noqa: F401,E402  before NumPy: it sets one BLAS thread
 
@@ -38,12 +39,8 @@ VIEW_CONTROLS = ("epoch", "play")     # labs.VIEW_CONTROLS: they replay a run, n
 
 def values_of(widget) -> list:
     """Every value a learner can pick on this widget, in the order the widget shows them."""
-    options = getattr(widget, "options", None)
-    if options is not None:
-        return [option[1] if isinstance(option, tuple) else option for option in options]
-    if isinstance(widget.value, bool):
-        return [False, True]
-    return list(range(widget.min, widget.max + 1, getattr(widget, "step", 1) or 1))
+    from nnlab.labs import widget_values
+    return widget_values(widget)
 
 
 def learner_script(lab) -> list[tuple[str, object]]:
@@ -58,7 +55,9 @@ def learner_script(lab) -> list[tuple[str, object]]:
     script = []
     controls = lab.controls
     if "preset" in controls:
-        presets = values_of(controls["preset"])
+        # The "custom" button only shows that the knobs match no preset: it is never a click.
+        from nnlab.labs import CUSTOM
+        presets = [preset for preset in values_of(controls["preset"]) if preset != CUSTOM]
         first = controls["preset"].value
         for preset in presets:
             if preset != first:
@@ -97,7 +96,7 @@ def click(lab, name: str, value) -> dict | None:
     updated = lab.timings is not before_timings
     record = {"control": name, "value": repr(value), "seconds": seconds,
               "train": lab.timings.get("train") if updated else None,
-              "draw": lab.timings.get("draw") if updated else None,
+              "draw": (lab.timings.get("draw", 0) + lab.timings.get("render", 0)) if updated else None,
               "new_figure": bool(lab.output.outputs) and lab.output.outputs is not before_outputs}
     if before_cache is not None:
         record["cache_hit"] = after_cache.misses == before_cache.misses
@@ -147,7 +146,7 @@ def _build(name: str):
     lab = getattr(labs, name)()
     built = time.perf_counter()
     return lab, {"import_labs_s": imported - started, "build_s": built - imported,
-                 "build_train_s": lab.timings.get("train"), "build_draw_s": lab.timings.get("draw")}
+                 "build_train_s": lab.timings.get("train"), "build_draw_s": lab.timings.get("draw", 0) + lab.timings.get("render", 0)}
 
 
 def epoch_redraws(lab) -> dict:
@@ -199,15 +198,47 @@ def memory_kb() -> dict:
     return found
 
 
-def memory(name: str, n_clicks: int, seed: int = 0) -> dict:
-    """``n_clicks`` clicks on lab ``name``, each a random control set to a random new value."""
+def run_lessons(folder=None) -> int:
+    """Every lesson's code cells, in order, in this process (as one learner's kernel would run
+    them: IPython, cwd notebooks/; ``%`` magic lines are left out and figures go to Agg, as
+    there is no front end). Returns how many cells ran."""
+    import json as _json
+    from IPython.core.interactiveshell import InteractiveShell
+
+    folder = Path(folder or Path(__file__).resolve().parents[1] / "notebooks")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    shell, ran, here = InteractiveShell.instance(), 0, os.getcwd()
+    os.chdir(folder)
+    try:
+        for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+            for cell in _json.loads(path.read_text())["cells"]:
+                if cell["cell_type"] == "code":
+                    code = "".join(line for line in cell["source"]
+                                   if not line.lstrip().startswith("%"))
+                    result = shell.run_cell(code, silent=True)
+                    if result.error_in_exec is not None:
+                        raise RuntimeError(f"{path.name}: {result.error_in_exec!r}")
+                    ran += 1
+    finally:
+        os.chdir(here)
+    return ran
+
+
+def memory(name: str, n_clicks: int, seed: int = 0, lessons: bool = True) -> dict:
+    """A learner's kernel: every lesson run (``lessons``), then ``n_clicks`` clicks on lab
+    ``name``, each a random control set to a random new value; memory, and CPU per click."""
     baseline = memory_kb()
+    cells = run_lessons() if lessons else 0
+    after_lessons = memory_kb()
     lab, result = _build(name)
     after_build = memory_kb()
     choices = random.Random(seed)
     controls = [(control, values_of(widget)) for control, widget in lab.controls.items()
                 if len(values_of(widget)) > 1 and control not in VIEW_CONTROLS]
     records, checkpoints = [], []
+    cpu_started = time.process_time()
     while len(records) < n_clicks:
         control, values = choices.choice(controls)
         record = click(lab, control, choices.choice(values))
@@ -215,10 +246,13 @@ def memory(name: str, n_clicks: int, seed: int = 0) -> dict:
             records.append(record)
             if len(records) % max(1, n_clicks // 5) == 0:
                 checkpoints.append({"clicks": len(records), **memory_kb()})
+    cpu_seconds = time.process_time() - cpu_started
     after = memory_kb()
     gc.collect()
-    return {"lab": name, **result, "clicks": len(records),
+    return {"lab": name, **result, "clicks": len(records), "lesson_cells": cells,
+            "cpu_ms_per_click": 1000 * cpu_seconds / max(len(records), 1),
             "rss_mb_at_start": baseline["VmRSS"] / 1024,
+            "rss_mb_after_lessons": after_lessons["VmRSS"] / 1024,
             "rss_mb_after_build": after_build["VmRSS"] / 1024,
             "rss_mb_after_clicks": after["VmRSS"] / 1024,
             "rss_mb_after_gc": memory_kb()["VmRSS"] / 1024,
@@ -244,7 +278,7 @@ if __name__ == "__main__":
     if mode == "clicks":
         output = clicks(lab_name, int(rest[0]) if rest else None)
     elif mode == "memory":
-        output = memory(lab_name, int(rest[0]) if rest else 500)
+        output = memory(lab_name, int(rest[0]) if rest else 500, lessons="nolessons" not in rest)
     else:
         raise SystemExit(f"unknown mode {mode!r}: use 'clicks LAB [LIMIT]' or 'memory LAB [CLICKS]'")
     print(json.dumps(output))

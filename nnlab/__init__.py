@@ -29,9 +29,9 @@ from .engine.gradcheck import gradcheck, relative_error
 from .engine.layers import BatchNorm, Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
 from .engine.losses import MeanSquaredError, SoftmaxCrossEntropy
 from .engine.models import Sequential, mlp
-from .engine.optim import SGD
+from .engine.optim import SGD, StepRecord
 from .engine.telemetry import Recorder, dead_units
-from .engine.training import History, evaluate, train
+from .engine.training import History, TrainingInterrupted, evaluate, train
 from .diagnosis import Diagnosis, Finding, diagnose
 from .notebook_progress import WidgetProgress as _WidgetProgress
 
@@ -45,8 +45,17 @@ for _module in (datasets, layers, losses, models, optim, progress, telemetry, tr
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # nnlab.last_history: the History of the most recent train() call, however it ended
+    # (an interrupted run's History is only reachable this way, or on the exception).
+    if name == "last_history":
+        return training.last_history
+    raise AttributeError(f"module 'nnlab' has no attribute {name!r}")
+
+
 __all__ = [
     "BatchNorm", "Dense", "Diagnosis", "Finding", "Dropout", "History", "LeakyReLU", "MeanSquaredError", "ReLU",
-    "Recorder", "SGD", "Sequential", "Sigmoid", "SoftmaxCrossEntropy", "Tanh", "datasets",
+    "Recorder", "SGD", "Sequential", "StepRecord", "TrainingInterrupted", "Sigmoid", "SoftmaxCrossEntropy", "Tanh", "datasets",
     "dead_units", "diagnose", "evaluate", "gradcheck", "mlp", "relative_error", "train",
 ]

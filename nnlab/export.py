@@ -1,60 +1,171 @@
 """Export the lessons as static HTML that needs neither a kernel nor a network.
 
 ``python -m nnlab.export notebooks/*.ipynb --output-dir html`` (``make html``)
-writes one HTML page per lesson. Each lab shows as what it saved: its settings
-and numbers, and its figure, as an ordinary image, so a projector with no
-Python and no internet still shows every figure and number of the lesson. The
-notebook's widget state stays embedded in the page, for viewers that load the
-widget manager.
+writes one HTML page per lesson into a folder that works from ``file://`` with the
+network cut:
+
+- MathJax is copied into ``<output-dir>/mathjax/`` from the ``jupyter-server-mathjax``
+  package (the ``export`` extra) and typesets every formula from the folder.
+  A page opened without that folder says so at its top.
+- Each lab (a cell ``labs.NAME()``) shows every one of its presets' figures and
+  numbers, computed at export time, switched by radio buttons with a few lines of
+  plain JavaScript (no kernel). The notebook's widget state stays embedded in the page,
+  for viewers that load the widget manager.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import html
+import re
+import shutil
 import sys
 from pathlib import Path
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+LAB_CALL = re.compile(r"^\s*labs\.(\w+)\(\)\s*$", re.MULTILINE)
+MATHJAX_DIR = "mathjax"
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"     # the one combined configuration shipped
+# MathJax 2 from the folder, with the one web font the package ships (STIX-Web).
+MATHJAX_SETUP = """<script>window.MathJax = {"HTML-CSS": {availableFonts: ["STIX-Web"],
+  preferredFont: "STIX-Web", webFont: "STIX-Web", imageFont: null}};
+function nnlabMathJaxMissing() {
+  var notice = document.getElementById("nnlab-mathjax-missing");
+  if (notice) { notice.hidden = false; } else { window.nnlabNoMathJax = true; }
+}</script>"""
+MISSING_NOTICE = """<div id="nnlab-mathjax-missing" hidden style="background:#fff3cd;border:2px solid #d62728;
+padding:12px;margin:8px;font-size:18px">The formulas on this page cannot be typeset: MathJax is
+missing. This page loads it from the folder <code>mathjax/</code> next to it
+(<code>mathjax/MathJax.js</code>), which was not found. Open the page inside the folder that
+<code>make html</code> wrote (copy the whole folder, not one page); until then formulas show
+as TeX source.</div><script>if (window.nnlabNoMathJax) {
+document.getElementById("nnlab-mathjax-missing").hidden = false; }</script>"""
+SWITCH_SCRIPT = """<script>document.querySelectorAll(".nnlab-export-lab").forEach(function (lab) {
+  lab.addEventListener("change", function (event) {
+    lab.querySelectorAll(".nnlab-export-preset").forEach(function (panel) {
+      panel.hidden = panel.getAttribute("data-preset") !== event.target.value; }); }); });
+</script>"""
 
 
-def static_labs(notebook) -> int:
-    """Replace each lab output (a widget view with a saved figure) by that figure and its
-    numbers as plain HTML. Returns how many outputs were replaced."""
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else value
+
+
+def _png_base64(value) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return _text(value).strip()
+
+
+def lab_presets(name: str) -> list[dict]:
+    """Each preset of ``labs.NAME()`` as {key, label, text, png (base64)}, in the lab's order."""
+    from . import labs
+
+    lab = getattr(labs, name)()
+    shown = []
+    for key, (label, _) in lab.presets.items():
+        if lab.preset.value != key:
+            lab.preset.value = key          # the lab redraws, as after a click
+        shown.append({"key": key, "label": label, "text": repr(lab),
+                      "png": _png_base64(lab.png())})     # the static copy of the figure shown
+    return shown
+
+
+def _panel(key: str, text: str, png: str, hidden: bool) -> str:
+    return (f"<div class='nnlab-export-preset' data-preset='{html.escape(key)}'"
+            f"{' hidden' if hidden else ''}><pre>{html.escape(text)}</pre>"
+            f"<img alt='the lab figure: {html.escape(key)}' style='max-width:100%' "
+            f"src='data:image/png;base64,{png}'/></div>")
+
+
+def lab_html(index: int, saved_text: str, saved_png: str, presets: list[dict]) -> str:
+    """A lab as radio buttons, one per preset, over each preset's numbers and figure; the
+    preset the notebook saved is selected (or the saved figure is added as its own choice)."""
+    choices = list(presets)
+    selected = next((p["key"] for p in choices if p["text"] == saved_text), None)
+    if selected is None:
+        choices.insert(0, {"key": "saved", "label": "as saved in the notebook",
+                           "text": saved_text, "png": saved_png})
+        selected = "saved"
+    group = f"nnlab-lab-{index}"
+    buttons = "".join(
+        f"<label style='margin-right:1em'><input type='radio' name='{group}' "
+        f"value='{html.escape(p['key'])}'{' checked' if p['key'] == selected else ''}> "
+        f"{html.escape(p['label'])}</label>" for p in choices)
+    panels = "".join(_panel(p["key"], p["text"], p["png"], p["key"] != selected)
+                     for p in choices)
+    return (f"<div class='nnlab-export-lab' id='{group}'><div role='radiogroup' "
+            f"aria-label='preset'>{buttons}</div>{panels}</div>")
+
+
+def static_labs(notebook, presets: bool = True) -> int:
+    """Replace each lab output (a widget view with a saved figure) by plain HTML: with
+    ``presets``, every preset's figure and numbers when the cell is ``labs.NAME()``;
+    otherwise (or for any other cell) the saved figure and numbers. Returns how many
+    outputs were replaced."""
     replaced = 0
     for cell in notebook.cells:
+        calls = LAB_CALL.findall(_text(cell.get("source", ""))) if presets else []
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if WIDGET_VIEW in data and "image/png" in data:
-                text = data.get("text/plain", "")
-                text = "".join(text) if isinstance(text, list) else text
-                picture = "".join(data["image/png"]) if isinstance(data["image/png"], list) \
-                    else data["image/png"]
-                output["data"] = {
-                    "text/html": (f"<pre>{html.escape(text)}</pre>"
-                                  f"<img alt='the lab figure' src='data:image/png;base64,"
-                                  f"{picture.strip()}'/>"),
-                    "text/plain": text}
+                text = _text(data.get("text/plain", ""))
+                picture = _png_base64(data["image/png"])
+                if len(calls) == 1:
+                    page = lab_html(replaced, text, picture, lab_presets(calls[0]))
+                else:
+                    page = (f"<pre>{html.escape(text)}</pre><img alt='the lab figure' "
+                            f"src='data:image/png;base64,{picture}'/>")
+                output["data"] = {"text/html": page, "text/plain": text}
                 replaced += 1
     return replaced
 
 
-def export_html(paths, output_dir) -> list[Path]:
-    """Write ``<output_dir>/<lesson>.html`` for every notebook in ``paths``."""
+def copy_mathjax(output_dir) -> Path:
+    """Copy MathJax 2 (from the jupyter-server-mathjax package) to ``<output_dir>/mathjax``."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError as error:
+        raise RuntimeError("make html needs the jupyter-server-mathjax package (pip install "
+                           "-e '.[export]'), to put MathJax beside the pages") from error
+    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    target = Path(output_dir) / MATHJAX_DIR
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    return target
+
+
+def offline_page(body: str) -> str:
+    """Point the page's MathJax at the folder, with a notice for when it is missing, and add
+    the preset switch."""
+    script = f'<script src="{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}"> </script>'
+    if script not in body:
+        raise RuntimeError("nbconvert's page no longer loads MathJax as expected: "
+                           f"{script!r} not found")
+    body = body.replace(script, MATHJAX_SETUP + script.replace(
+        "> </script>", ' onerror="nnlabMathJaxMissing()"> </script>'), 1)
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + MISSING_NOTICE, body, count=1)
+    return body.replace("</body>", SWITCH_SCRIPT + "</body>", 1)
+
+
+def export_html(paths, output_dir, presets: bool = True) -> list[Path]:
+    """Write ``<output_dir>/<lesson>.html`` for every notebook in ``paths``, and MathJax
+    into ``<output_dir>/mathjax``."""
     import nbformat
     from nbconvert import HTMLExporter
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter()
+    copy_mathjax(output_dir)
+    exporter = HTMLExporter(mathjax_url=f"{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}")
     written = []
     for path in map(Path, paths):
         notebook = nbformat.read(path, as_version=4)
-        labs = static_labs(notebook)
+        labs = static_labs(notebook, presets=presets)
         body, _ = exporter.from_notebook_node(notebook)
         target = output_dir / (path.stem + ".html")
-        target.write_text(body, encoding="utf-8")
-        print(f"{path} -> {target} ({labs} lab{'s' * (labs != 1)} as static figures)")
+        target.write_text(offline_page(body), encoding="utf-8")
+        print(f"{path} -> {target} ({labs} lab{'s' * (labs != 1)}, every preset)")
         written.append(target)
     return written
 

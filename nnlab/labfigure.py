@@ -7,11 +7,12 @@ the playground adds a fourth, the decision boundary.
 Every panel also shows one epoch of the run (the last, unless a lab's epoch
 slider says otherwise): the panels with an epoch axis get a marker there, and
 the series that change with the epoch (``Series.at``: the per-layer panels) and
-the decision boundary show the network after that many epochs.
-:meth:`LabFigure.show_epoch` changes only those artists: they are *animated*
-(left out of the figure's own drawing), the rest is rendered once per run and
+the decision boundary show the network after that many epochs. A click sends
+the figure as SVG (:meth:`LabFigure.render`); while the learner scrubs or plays
+through the epochs, :meth:`LabFigure.frame` sends PNG frames made by blitting:
+everything that does not move with the epoch is rasterized once per run and
 kept as a background, and a frame is that background with the epoch's artists
-drawn over it (matplotlib's blitting), encoded as PNG.
+drawn over it (at twice the resolution, shown at the SVG's CSS size).
 
 A lab redraws this figure on every click, so it is built once and then only
 updated: each run owns a fixed set of line artists whose data are replaced,
@@ -22,12 +23,16 @@ needs to rasterize three small axes (see benchmarks/).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 
 import numpy as np
 import matplotlib
 from PIL import Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
@@ -38,6 +43,17 @@ from .experiments import frame_epochs
 from .panels import THIRD_PANELS, decades, divergence_mark, epoch_span  # noqa: F401 (re-exported)
 from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA
 
+# Lecture mode: 1200 x 440 CSS px with 19 px type, so that the page (nnlab.labs) can show it at
+# its natural size or larger on a 1280 x 720 projector; thick lines, a reference run that
+# stays visible from the back of the room (0.6 opacity instead of a faint one).
+LECTURE = {"figsize": (16.67, 6.11), "reference_alpha": 0.6, "linewidth": 2.6, "markersize": 8,
+           "fonts": {"font.size": 19, "legend.fontsize": 19, "axes.titlesize": 19},
+           "margins": dict(left=0.075, right=0.985, bottom=0.2, top=0.74, wspace=0.38),
+           "label_coords": (-0.2, -0.17)}
+# Epoch frames (PNG) are rasterized at this many dots per CSS pixel: sharp on a 2x screen.
+FRAME_SCALE = 2
+# The boundary panel widens the figure by this factor (its panel is 0.8 of the others).
+BOUNDARY_WIDTH = 1.25
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -49,11 +65,61 @@ def _power_of_ten(value, _position=None) -> str:
     return "1" if exponent == 0 else "10" + str(exponent).translate(_SUPERSCRIPT)
 
 
+class _MeasuringRenderer(RendererSVG):
+    """An SVG renderer that remembers text sizes across figures (matplotlib measures every
+    string again for each new renderer, which was most of the cost of a redraw)."""
+
+    _sizes: dict = {}
+
+    # Text as text, and ids that are the same on every run, whatever rcParams say at the
+    # time (a lab may render in a background thread, see nnlab.speculate).
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        clip_attrs = self._get_clip_attrs(gc)
+        if clip_attrs:
+            self.writer.start("g", **clip_attrs)
+        self._draw_text_as_text(gc, x, y, s, prop, angle, ismath, mtext)
+        if clip_attrs:
+            self.writer.end("g")
+
+    def _make_id(self, type, content):
+        return f"{type}{hashlib.sha256(('nnlab' + str(content)).encode()).hexdigest()[:10]}"
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        key = (s, hash(prop), ismath)
+        size = self._sizes.get(key)
+        if size is None:
+            if len(self._sizes) > 4096:
+                self._sizes.clear()
+            size = self._sizes[key] = super().get_text_width_height_descent(s, prop, ismath)
+        return size
+
+
+def _svg(figure) -> str:
+    """``figure`` as SVG text, sized in CSS pixels (as ``FigureCanvasSVG.print_svg`` draws it)."""
+    dpi = figure.dpi
+    width, height = figure.get_size_inches()
+    text = io.StringIO()       # str all the way: no encoding layer between the writer and the buffer
+    figure.dpi = 72
+    try:
+        renderer = MixedModeRenderer(figure, width, height, dpi,
+                                     _MeasuringRenderer(width * 72, height * 72, text,
+                                                        image_dpi=dpi, metadata={"Date": None}))
+        figure.draw(renderer)
+        renderer.finalize()
+    finally:
+        figure.dpi = dpi
+    svg = text.getvalue()
+    # Sized in px, not pt (1 pt = 1.33 px): the figure shows at its nominal pixel size.
+    head, body = svg[:1000], svg[1000:]
+    return re.sub(r'(width|height)="([0-9.]+)pt"', r'\1="\2px"', head, count=2) + body
+
+
 class _RunArtists:
     """The lines that show one run (current or reference): one per series of every panel."""
 
-    def __init__(self, axes, specs, alpha: float, zorder: int):
-        self.alpha = alpha
+    def __init__(self, axes, specs, alpha: float, zorder: int, linewidth: float = 1.5,
+                 markersize: float = 6):
+        self.alpha, self.linewidth, self.markersize = alpha, linewidth, markersize
         style = dict(alpha=alpha, zorder=zorder)
         # Fixed styles are set now (the run legend copies the gradient line's marker).
         self.lines = [[ax.plot([], [], **style, **(series.style if isinstance(series.style, dict)
@@ -61,8 +127,14 @@ class _RunArtists:
                       for ax, spec in zip(axes, specs)]
         self.marks = [(ax.axvline(np.nan, linestyle="--", linewidth=1.4, **style),
                        ax.text(0, 0.97, "", transform=ax.get_xaxis_transform(), va="top",
-                               ha="left", fontsize="small", **style))
+                               ha="left", fontsize=matplotlib.rcParams["legend.fontsize"],
+                               **style))
                       if spec.marks_divergence else None for ax, spec in zip(axes, specs)]
+
+    @property
+    def gradient(self):
+        """The per-layer gradient line (the first panel's only series)."""
+        return self.lines[0][0]
 
     def color(self, color: str) -> None:
         for row in self.lines:
@@ -78,8 +150,8 @@ class _RunArtists:
         for spec, row, mark in zip(specs, self.lines, self.marks):
             for series, line in zip(spec.series, row):
                 line.set_data(*series.data(result))
-                style = {"marker": "None", "markersize": 6, "linestyle": "-", "linewidth": 1.5,
-                         **series.style_for(history)}
+                style = {"marker": "None", "markersize": self.markersize, "linestyle": "-",
+                         "linewidth": self.linewidth, **series.style_for(history)}
                 style["alpha"] = self.alpha * style.get("alpha", 1.0)
                 line.set(**style)
             if mark is not None:
@@ -96,13 +168,16 @@ class LabFigure:
     (see ``panels.STATISTICS``); ``third`` picks the third panel, one of
     ``"accuracy"``, ``"dead"`` or ``"weight_change"``. ``gradient_at`` is
     ``"start"`` (the gradient at initialisation) or ``"end"`` (at the last step).
-    ``lecture=True`` draws a larger figure with larger type, for a projector.
+    ``lecture=True`` draws for a projector (``LECTURE``): 1200 x 440 px, 19 px type,
+    thick lines and a reference run drawn at 0.6 opacity instead of a faint one.
     ``boundary=True`` adds the decision-boundary panel (2-D data sets only).
     What each panel shows is ``panels``' specification, as in ``plots.comparison_figure``.
     """
 
     def __init__(self, statistic: str = "grad_norms", third: str = "accuracy",
                  lecture: bool = False, gradient_at: str = "start", boundary: bool = False):
+        self.arguments = dict(statistic=statistic, third=third, lecture=lecture,
+                              gradient_at=gradient_at, boundary=boundary)
         if gradient_at not in ("start", "end"):
             raise ValueError(f"gradient_at must be 'start' or 'end', but got {gradient_at!r}.")
         self.gradient_row = 0 if gradient_at == "start" else -1
@@ -114,37 +189,51 @@ class LabFigure:
         when = "at start; dashed: now" if self.gradient_row == 0 else "at the epoch shown"
         self.specs = (panels.gradient_panel(statistic, self.gradient_row, when=when, moving=True),
                       panels.LOSS, panels.third_panel(third))
-        self.fonts = {"font.size": 13 if lecture else 9,
-                      "legend.fontsize": 11 if lecture else 8,
-                      "axes.titlesize": 14 if lecture else 10}
+        # Sizes in CSS pixels as the browser shows the SVG (1 pt = 1 px): tick labels of 11 px
+        # at least, a figure 960 px wide (1200 px in lecture mode).
+        self.fonts = (LECTURE["fonts"] if lecture else
+                      {"font.size": 11.5, "legend.fontsize": 11, "axes.titlesize": 12.5})
         with matplotlib.rc_context(self.fonts):
-            width = (18.5, 15) if boundary else (15, 12)
-            self.figure = Figure(figsize=(width[0], 4.6) if lecture else (width[1], 3.6),
-                                 dpi=80 if lecture else 72)
+            width, height = LECTURE["figsize"] if lecture else (13.33, 4.1)
+            margins = dict(LECTURE["margins"] if lecture else dict(
+                left=0.065, right=0.985, bottom=0.165, top=0.84, wspace=0.3))
+            if boundary:
+                width *= BOUNDARY_WIDTH
+                margins["left"] /= BOUNDARY_WIDTH
+            self.figure = Figure(figsize=(width, height), dpi=72)
             FigureCanvasAgg(self.figure)
             if boundary:
                 *self.axes, self.boundary_ax = self.figure.subplots(
                     1, 4, gridspec_kw={"width_ratios": [1, 1, 1, 0.8]})
             else:
                 self.axes = self.figure.subplots(1, 3)
-            self.figure.subplots_adjust(left=0.05 if boundary else 0.06, right=0.985,
-                                        bottom=0.17, top=0.83, wspace=0.3)
+            self.figure.subplots_adjust(**margins)
             self._decorate()
-            self.reference = _RunArtists(self.axes, self.specs, REFERENCE_ALPHA, zorder=2)
-            self.current = _RunArtists(self.axes, self.specs, 1.0, zorder=3)
+            lines = (dict(linewidth=LECTURE["linewidth"], markersize=LECTURE["markersize"])
+                     if lecture else {})
+            self.reference = _RunArtists(self.axes, self.specs,
+                                         LECTURE["reference_alpha"] if lecture else REFERENCE_ALPHA,
+                                         zorder=2, **lines)
+            self.current = _RunArtists(self.axes, self.specs, 1.0, zorder=3, **lines)
             self._epoch_artists()
             self._legends()
         self.n_layers = None
-        self.background = None
+        self.shown = None         # (current, reference) the figure shows
+        self.epoch = None         # the epoch it shows
+        self.background = None    # the blitting background of the runs shown (see frame)
         self._grids = {}          # id(outcome) -> BoundaryGrids of the runs drawn lately
+
+    def twin(self) -> "LabFigure":
+        """A new figure like this one (the background thread draws on its own)."""
+        return type(self)(**self.arguments)
 
     # --- built once -------------------------------------------------------
     def _decorate(self):
         self.chance = None
         for ax, spec in zip(self.axes, self.specs):
             # An explicit title height spares matplotlib a layout pass on every draw.
-            ax.set_title(spec.title, y=1.0)
-            ax.set_xlabel(spec.xlabel)
+            ax.set_title(self._words(spec.title, title=True), y=1.0)
+            ax.set_xlabel(self._words(spec.xlabel))
             ax.set_ylabel(spec.ylabel)
             if spec.ylim is not None:
                 ax.set_ylim(*spec.ylim)
@@ -158,6 +247,13 @@ class LabFigure:
             if spec.x == "epoch":
                 ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
             ax.grid(True, alpha=0.3)
+            # For speed: grid lines instead of tick marks, and axis labels at fixed places
+            # (placing them by the tick labels' sizes costs a layout pass on every redraw).
+            ax.tick_params(which="both", bottom=False, left=False,
+                           labelsize=self.fonts["font.size"])
+            y_label_x, x_label_y = LECTURE["label_coords"] if self.lecture else (-0.155, -0.13)
+            ax.xaxis.set_label_coords(0.5, x_label_y)
+            ax.yaxis.set_label_coords(y_label_x, 0.5)
 
     def _epoch_artists(self):
         """The artists that move with the epoch shown, collected in ``moving`` (drawing order)."""
@@ -169,7 +265,7 @@ class LabFigure:
                 self.epoch_lines.append(line)
                 self.moving.append((ax, line))
             elif any(series.at for series in spec.series) and "(" not in spec.title:
-                ax.title.set_text(f"{spec.title} (by now)")
+                ax.title.set_text(self._words(f"{spec.title} (by now)", title=True))
         for index, (ax, spec) in enumerate(zip(self.axes, self.specs)):
             for number, series in enumerate(spec.series):
                 if series.at is not None:
@@ -180,18 +276,26 @@ class LabFigure:
             self.boundary_image = ax.imshow(np.zeros((2, 2)), origin="lower", aspect="auto",
                                             cmap="coolwarm", vmin=0, vmax=1, alpha=0.35,
                                             interpolation="nearest", extent=(0, 1, 0, 1))
-            self.boundary_points = ax.scatter(np.zeros(0), np.zeros(0), c=np.zeros(0), s=7,
-                                              cmap="coolwarm", vmin=0, vmax=1,
-                                              edgecolors="none")
-            ax.set_title(spec.title, y=1.0)
-            ax.set_xlabel(spec.xlabel)
+            self.boundary_points = ax.scatter(np.zeros(0), np.zeros(0), c=np.zeros(0),
+                                              s=12 if self.lecture else 7, cmap="coolwarm",
+                                              vmin=0, vmax=1, edgecolors="none")
+            ax.set_title(self._words(spec.title, title=True), y=1.0)
+            ax.set_xlabel(self._words(spec.xlabel))
             ax.set_ylabel(spec.ylabel)
             ax.set_xticks([])
             ax.set_yticks([])
+            y_label_x, x_label_y = LECTURE["label_coords"] if self.lecture else (-0.155, -0.13)
+            ax.xaxis.set_label_coords(0.5, x_label_y)
+            ax.yaxis.set_label_coords(0.5 * y_label_x, 0.5)
             self.moving += [(ax, self.boundary_image), (ax, self.boundary_points),
                             (ax, ax.title)]
-        for _, artist in self.moving:
-            artist.set_animated(True)
+
+    def _words(self, text: str, title: bool = False) -> str:
+        """A panel's title or axis label; in lecture mode shorter, and long titles on two lines."""
+        if not self.lecture:
+            return text
+        text = text.replace("Dense layer (", "layer (")
+        return text.replace(" (", "\n(", 1) if title and len(text) > 30 else text
 
     def _legends(self):
         # Above the panels, where it can never cover a curve.
@@ -223,61 +327,94 @@ class LabFigure:
                 entries.append((self.chance, "chance"))
             if self.panel_legends[index] is not None:
                 self.panel_legends[index].remove()
-            self.panel_legends[index] = (ax.legend(*zip(*entries), loc=corners[index])
+            self.panel_legends[index] = (ax.legend(*zip(*entries), loc=corners[index],
+                                                   fontsize=self.fonts["legend.fontsize"])
                                          if entries else None)
 
     # --- on every click ---------------------------------------------------
     def draw(self, current, reference, current_label: str = "this run",
              reference_label: str = "reference", current_color: str = FIXED_COLOR,
-             reference_color: str = BROKEN_COLOR, epoch: int | None = None) -> bytes:
+             reference_color: str = BROKEN_COLOR, format: str = "png",
+             epoch: int | None = None) -> bytes:
         """Show ``current`` over ``reference`` (``experiments.Outcome`` objects) after ``epoch``
-        epochs (None: the last); return PNG bytes."""
-        with matplotlib.rc_context(self.fonts):
-            for artists, result, color in ((self.reference, reference, reference_color),
-                                           (self.current, current, current_color)):
-                artists.color(color)
-                artists.show(self.specs, result)
-            texts = self.run_legend.get_texts()
-            texts[0].set_text(reference_label)
-            texts[1].set_text(current_label)
-            for handle, color in zip(self.run_legend.legend_handles,
-                                     (reference_color, current_color)):
-                handle.set_color(color)
-            self._set_limits(current, reference)
-            self._legend_entries((current, reference))
-            if self.boundary:
-                self._show_data(current)
-            self.figure.canvas.draw()      # everything but the moving artists
-            self.background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
-        return self.show_epoch(current, reference, epoch)
+        epochs (None: the last); return the figure as PNG bytes (``format="svg"``: SVG text
+        as UTF-8 bytes, see :meth:`render`)."""
+        self.show(current, reference, current_label, reference_label, current_color,
+                  reference_color, epoch=epoch)
+        return self.render(format)
 
-    def show_epoch(self, current, reference, epoch: int | None = None) -> bytes:
-        """Move the figure drawn by :meth:`draw` to ``epoch`` (None: the last); return PNG bytes.
+    def show(self, current, reference, current_label: str = "this run",
+             reference_label: str = "reference", current_color: str = FIXED_COLOR,
+             reference_color: str = BROKEN_COLOR, epoch: int | None = None) -> None:
+        """Put both runs into the figure's lines, legends and limits, at ``epoch`` (None: the
+        last); nothing is rendered."""
+        # Every size is set on the artists themselves (no rc_context): a twin of this figure
+        # may be drawing in the background thread at the same time.
+        for artists, result, color in ((self.reference, reference, reference_color),
+                                       (self.current, current, current_color)):
+            artists.color(color)
+            artists.show(self.specs, result)
+        texts = self.run_legend.get_texts()
+        texts[0].set_text(reference_label)
+        texts[1].set_text(current_label)
+        for handle, color in zip(self.run_legend.legend_handles,
+                                 (reference_color, current_color)):
+            handle.set_color(color)
+        self._set_limits(current, reference)
+        self._legend_entries((current, reference))
+        if self.boundary:
+            self._show_data(current)
+        self.shown, self.background = (current, reference), None
+        self.show_epoch(current, reference, epoch)
 
-        Only what depends on the epoch changes (the markers on the epoch axes, the
-        series with ``at``, the decision boundary), drawn over the background that
-        :meth:`draw` rendered.
-        """
-        if self.background is None:
-            raise RuntimeError("show_epoch draws over a figure drawn by draw(); call draw first.")
+    def show_epoch(self, current, reference, epoch: int | None = None) -> int:
+        """Move the figure that :meth:`show` filled to ``epoch`` (None: the last): only what
+        depends on the epoch changes (the markers on the epoch axes, the series with ``at``,
+        the decision boundary). Returns the epoch shown; nothing is rendered."""
+        if self.shown is None:
+            raise RuntimeError("show_epoch moves a figure filled by show(); call show first.")
         last = current.config.epochs
         epoch = last if epoch is None else int(min(max(epoch, 0), last))
-        with matplotlib.rc_context(self.fonts):
-            for line in self.epoch_lines:
-                line.set_xdata([epoch, epoch])
-            for artists, result in ((self.reference, reference), (self.current, current)):
-                for spec, lines in zip(self.specs, artists.lines):
-                    for series, line in zip(spec.series, lines):
-                        if series.at is not None:
-                            line.set_data(*series.at(result, epoch))
-            if self.gradient_row == 0:     # the dashed "now" line: nothing to add at the start
-                for artists in (self.reference, self.current):
-                    artists.lines[0][-1].set_visible(epoch > 0 and artists is self.current)
-            if self.boundary:
-                grid, kept = self._grid(current).at(epoch)
-                self.boundary_image.set_data(grid)
-                self.boundary_ax.title.set_text(f"{panels.BOUNDARY.title} (epoch {kept})")
-            canvas = self.figure.canvas
+        for line in self.epoch_lines:
+            line.set_xdata([epoch, epoch])
+        for artists, result in ((self.reference, reference), (self.current, current)):
+            for spec, lines in zip(self.specs, artists.lines):
+                for series, line in zip(spec.series, lines):
+                    if series.at is not None:
+                        line.set_data(*series.at(result, epoch))
+        if self.gradient_row == 0:     # the dashed "now" line: nothing to add at the start
+            for artists in (self.reference, self.current):
+                artists.lines[0][-1].set_visible(epoch > 0 and artists is self.current)
+        if self.boundary:
+            grid, kept = self._grid(current).at(epoch)
+            self.boundary_image.set_data(grid)
+            # In lecture mode on two lines: the panel is narrow for 19 px type.
+            self.boundary_ax.title.set_text(f"{panels.BOUNDARY.title}"
+                                            f"{chr(10) if self.lecture else ' '}(epoch {kept})")
+        self.epoch = epoch
+        return epoch
+
+    def frame(self, current, reference, epoch: int | None = None) -> bytes:
+        """The figure :meth:`show` filled, moved to ``epoch``, as PNG bytes, fast: by blitting.
+
+        The first frame of a run rasterizes everything that does not move with the epoch
+        (at ``FRAME_SCALE`` times the CSS size) and keeps it; every frame is that background
+        with the moving artists drawn over it. Show it at :meth:`css_size`.
+        """
+        self.show_epoch(current, reference, epoch)
+        canvas, dpi = self.figure.canvas, self.figure.dpi
+        self.figure.dpi = 72 * FRAME_SCALE
+        try:
+            if self.background is None:
+                visible = [artist.get_visible() for _, artist in self.moving]
+                for _, artist in self.moving:
+                    artist.set_visible(False)
+                try:
+                    canvas.draw()
+                finally:
+                    for (_, artist), was in zip(self.moving, visible):
+                        artist.set_visible(was)
+                self.background = canvas.copy_from_bbox(self.figure.bbox)
             canvas.restore_region(self.background)
             for ax, artist in self.moving:
                 if artist.get_visible():
@@ -285,7 +422,14 @@ class LabFigure:
             buffer = io.BytesIO()
             Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw",
                              "RGBA", 0, 1).save(buffer, format="png", compress_level=1)
+        finally:
+            self.figure.dpi = dpi
         return buffer.getvalue()
+
+    def css_size(self) -> tuple[int, int]:
+        """The figure's size in CSS pixels, as the SVG shows it (width, height)."""
+        width, height = self.figure.get_size_inches() * 72
+        return int(round(width)), int(round(height))
 
     def _grid(self, result) -> BoundaryGrids:
         grids = self._grids.get(id(result))
@@ -306,12 +450,28 @@ class LabFigure:
         self.boundary_ax.set_xlim(grids.extent[0], grids.extent[1])
         self.boundary_ax.set_ylim(grids.extent[2], grids.extent[3])
 
+    def render(self, format: str = "png") -> bytes:
+        """The figure as it stands: PNG bytes, or (``"svg"``) SVG as UTF-8 bytes.
+
+        The SVG keeps its text as text and its lines as vectors: sharp at any screen
+        resolution, and cheaper to make than a PNG (nothing is rasterized in Python).
+        Its size is in CSS pixels (1 figure point = 1 px), so a browser shows the
+        type at the sizes ``fonts`` gives.
+        """
+        if format not in ("png", "svg"):
+            raise ValueError(f"format must be 'png' or 'svg', but got {format!r}.")
+        if format == "svg":
+            return _svg(self.figure).encode()
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+        return buffer.getvalue()
+
     def _set_limits(self, current, reference) -> None:
         histories = (current.history, reference.history)
         last_epoch = max(max(epoch_span(h) for h in histories), 1) * 1.02
         for ax, spec, lines in zip(self.axes, self.specs,
                                    zip(self.current.lines, self.reference.lines)):
-            ax.xaxis.label.set_text(spec.xlabel_for(histories))
+            ax.xaxis.label.set_text(self._words(spec.xlabel_for(histories)))
             if spec.x == "layer":
                 n_layers = max(len(line.get_xdata()) for line in lines[0] + lines[1])
                 if n_layers != getattr(ax, "_nnlab_layers", None):

@@ -18,8 +18,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .diagnosis import CASES, diagnose
+from . import metrics
+from .diagnosis import CASE_NAMES, diagnose
 from .experiments import Experiment, outcome, run
+
+# A fix must raise the mystery's measure (training or validation accuracy) by at least
+# this much: 0.05 is 15 of the 300 training examples, or 10 of the 200 validation ones,
+# well above the 0.01-0.03 a change of seed moves them.
+FIX_MARGIN = 0.05
+
+# A change to the healthy network is accepted if it costs at most this much.
+HEALTHY_TOLERANCE = 0.02
 
 # Short names a learner may type for a case.
 ALIASES = {
@@ -30,7 +39,9 @@ ALIASES = {
     "not_learning": "not_learning", "stuck": "not_learning", "underfitting": "not_learning",
     "divergence": "diverged", "diverges": "diverged", "nan": "diverged",
     "none": "healthy", "nothing": "healthy", "fine": "healthy", "ok": "healthy",
-    "no_fault": "healthy",
+    "no_fault": "healthy", "saturated": "saturated_activations",
+    "saturation": "saturated_activations", "saturated_activation": "saturated_activations",
+    "raw_inputs": "saturated_activations", "unscaled_inputs": "saturated_activations",
 }
 
 # The fields of an Experiment that are the data, not the network or its training:
@@ -64,10 +75,9 @@ MYSTERIES = {
                     lr=0.1, epochs=25, seed=104, title="Mystery D"),
     "E": Experiment(dataset="xor", hidden=(48,) * 6, activation="relu", init=0.7,
                     standardize=True, lr=0.05, epochs=20, seed=105, title="Mystery E"),
-    "F": Experiment(dataset="xor", n=250, noise=0.2, label_noise=0.15, val_fraction=0.8,
-                    hidden=(160, 160),
-                    standardize=True, lr=0.6, epochs=80, batch_size=10, seed=125,
-                    title="Mystery F"),
+    "F": Experiment(dataset="circles", n=300, noise=0.25, label_noise=0.1, val_fraction=0.8,
+                    hidden=(160, 160), standardize=True, lr=0.6, epochs=150, batch_size=10,
+                    seed=121, title="Mystery F"),
 }
 
 _SECRETS = {
@@ -75,9 +85,9 @@ _SECRETS = {
         frozenset({"vanishing_gradients"}), frozenset({"not_learning"}),
         hint="Compare the gradient of the first Dense layer with the last one's. How many "
              "powers of ten apart are they?",
-        explanation="Seven sigmoid layers: the error signal shrinks by about a factor of 4 at "
-                    "every layer, so the first layers get about 1e-4 of the gradient the last "
-                    "ones get and barely move. The loss stays at ln 2 = 0.69.",
+        explanation="Seven sigmoid layers: the error signal shrinks by a factor of about 4.5 "
+                    "at every layer, so the first hidden layer gets about 1e-4 of the error the "
+                    "last one gets and barely moves. The loss stays at ln 2 = 0.69.",
         fix={"activation": "relu", "init": "he"}),
     "B": _Secret(
         frozenset({"dead_relu"}), frozenset({"not_learning"}),
@@ -88,12 +98,14 @@ _SECRETS = {
                     "gradient, so they never come back: about 80% of the layer is lost.",
         fix={"lr": 0.5}),
     "C": _Secret(
-        frozenset({"not_learning"}), frozenset(),
+        frozenset({"saturated_activations"}), frozenset({"not_learning"}),
         hint="The gradients reach every layer and nothing is dead. Look at the first "
              "activation layer's spread, and at the scale of the inputs in the description.",
         explanation="The inputs are about 300 times too large, so every tanh unit of the first "
-                    "layer is pinned at -1 or +1 (its standard deviation is near 1): the "
-                    "network cannot tell the examples apart and stays at chance.",
+                    "layer is pinned at -1 or +1 (the spread of its outputs is 1.00, the most "
+                    "a tanh can give): the units answer the same whatever the example, pass "
+                    "back no gradient, and the network stays at chance. Not learning is what "
+                    "happened; saturated activations are why.",
         fix={"standardize": True}),
     "D": _Secret(
         frozenset({"healthy"}), frozenset(),
@@ -116,10 +128,12 @@ _SECRETS = {
         hint="There are two faults. One shows in the dead-units panel; the other shows "
              "only when you compare training with validation.",
         explanation="Two faults. A learning rate of 0.6 kills most units of the second hidden "
-                    "layer (dead ReLU), and a big network trained on 50 examples, 15% of them "
-                    "mislabelled, memorises them, wrong labels included: training accuracy "
-                    "far above validation (overfitting).",
-        fix={"lr": 0.1, "dropout": 0.5}, measure="val_accuracy"),
+                    "layer (dead ReLU), and a big network (two layers of 160) trained on 60 "
+                    "examples, 10% of them mislabelled, memorises them, wrong labels included: "
+                    "training accuracy far above validation (overfitting). A lower learning "
+                    "rate revives the units; a network too small to memorise 60 examples "
+                    "(8 units) stops the overfitting.",
+        fix={"lr": 0.1, "hidden": (8,)}, measure="val_accuracy"),
 }
 
 
@@ -160,33 +174,10 @@ def describe(name: str) -> str:
 
 
 def dashboard(history, title: str = ""):
-    """Six panels of telemetry for one run, as a matplotlib Figure.
-
-    Top: loss, accuracy, dead units over training. Bottom: the weight
-    gradient ||dL/dW|| and the backpropagated error ||dL/db|| of each Dense
-    layer at the first and the last step, and each activation layer's spread
-    at the last step.
-    """
-    from matplotlib.figure import Figure    # matplotlib only when a figure is drawn
-
-    from . import plots
-
-    figure = Figure(figsize=(12, 6.5), dpi=80, layout="constrained")
-    axes = figure.subplots(2, 3)
-    plots.loss_curves(history, ax=axes[0, 0])
-    plots.accuracy_curves(history, ax=axes[0, 1])
-    plots.dead_fraction_curves(history, ax=axes[0, 2])
-    for ax, statistic in ((axes[1, 0], "grad_norms"), (axes[1, 1], "bias_grad_norms")):
-        plots.gradient_per_layer(history, step=0, statistic=statistic, ax=ax, label="step 0",
-                                 color=plots.FIXED_COLOR)
-        if history.steps > 1:
-            plots.gradient_per_layer(history, step=history.steps - 1, statistic=statistic, ax=ax,
-                                     label=f"step {history.steps - 1} (last)", color="gray")
-    axes[1, 1].set_title("Backpropagated error per layer")
-    plots.activation_statistics(history, step=-1, ax=axes[1, 2])
-    if title:
-        figure.suptitle(title)
-    return figure
+    """Six panels of telemetry for one run, as a matplotlib Figure (see
+    :func:`nnlab.diagnosis_plots.dashboard`; matplotlib is loaded only when it is drawn)."""
+    from .diagnosis_plots import dashboard as draw
+    return draw(history, title)
 
 
 # ---------------------------------------------------------------------------
@@ -194,7 +185,7 @@ def dashboard(history, title: str = ""):
 # ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Verdict:
+class MysteryVerdict:
     """The result of :func:`verdict`: ``correct`` is True, False, or None (not answered)."""
 
     correct: bool | None
@@ -219,44 +210,44 @@ def _normalise(answer) -> tuple[set, list]:
             continue
         key = word.strip().lower().replace(" ", "_").replace("-", "_")
         key = ALIASES.get(key, key)
-        (cases.add(key) if key in CASES else unknown.append(repr(word)))
+        (cases.add(key) if key in CASE_NAMES else unknown.append(repr(word)))
     return cases, unknown
 
 
-def verdict(name: str, answer) -> Verdict:
+def verdict(name: str, answer) -> MysteryVerdict:
     """Judge ``answer`` (a case name, or a list of them) for mystery ``name``; never raises."""
     secret = _SECRETS.get(name) if isinstance(name, str) else None
     if secret is None:
-        return Verdict(False, _unknown(name))
+        return MysteryVerdict(False, _unknown(name))
     if answer is None:
-        return Verdict(None, "Not answered yet — set answer = '...' (one of "
-                             f"{', '.join(CASES)}) and re-run.")
+        return MysteryVerdict(None, "Not answered yet — set answer = '...' (one of "
+                             f"{', '.join(CASE_NAMES)}) and re-run.")
     named, unknown = _normalise(answer)
     if unknown:
-        return Verdict(False, f"{', '.join(unknown)} is not one of the cases. Answer with one "
-                              f"of {', '.join(CASES)} (or a list of them, for two faults).")
+        return MysteryVerdict(False, f"{', '.join(unknown)} is not one of the cases. Answer with one "
+                              f"of {', '.join(CASE_NAMES)} (or a list of them, for two faults).")
     if not named:
-        return Verdict(False, "The answer names no case: write one, e.g. answer = 'dead_relu'.")
+        return MysteryVerdict(False, "The answer names no case: write one, e.g. answer = 'dead_relu'.")
     faults, allowed = secret.faults, secret.faults | secret.symptoms
     if faults <= named <= allowed:
-        return Verdict(True, f"Correct: {' and '.join(sorted(faults))}. {secret.explanation}")
+        return MysteryVerdict(True, f"Correct: {' and '.join(sorted(faults))}. {secret.explanation}")
     if "healthy" in named and len(named) > 1:
-        return Verdict(False, "'healthy' means no fault at all, so it cannot go with another "
+        return MysteryVerdict(False, "'healthy' means no fault at all, so it cannot go with another "
                               "case. Pick one or the other.")
     if "healthy" in faults:
-        return Verdict(False, f"Not quite: {', '.join(sorted(named))} is not what the numbers "
+        return MysteryVerdict(False, f"Not quite: {', '.join(sorted(named))} is not what the numbers "
                               f"show. Hint: {secret.hint}")
     found, missing, wrong = named & faults, faults - named, named - allowed
     if named <= secret.symptoms:
-        return Verdict(False, f"{', '.join(sorted(named))} is what happened, not why it "
+        return MysteryVerdict(False, f"{', '.join(sorted(named))} is what happened, not why it "
                               f"happened: look for the cause. Hint: {secret.hint}")
     if found and wrong:
-        return Verdict(False, f"{', '.join(sorted(found))} is right, but "
+        return MysteryVerdict(False, f"{', '.join(sorted(found))} is right, but "
                               f"{', '.join(sorted(wrong))} is not there. Hint: {secret.hint}")
     if found and missing:
-        return Verdict(False, f"{', '.join(sorted(found))} is right, but there is another "
+        return MysteryVerdict(False, f"{', '.join(sorted(found))} is right, but there is another "
                               f"fault. Hint: {secret.hint}")
-    return Verdict(False, f"Not quite: {', '.join(sorted(named))} does not fit the numbers. "
+    return MysteryVerdict(False, f"Not quite: {', '.join(sorted(named))} does not fit the numbers. "
                           f"Hint: {secret.hint}")
 
 
@@ -294,62 +285,78 @@ def _changed_data(config: Experiment, fix: Experiment) -> list[str]:
 
 
 def _score(result, measure: str) -> float:
-    """The measure a fix must not make worse.
+    """The measure a fix must improve, as the dashboard shows it (:mod:`nnlab.metrics`).
 
-    Training accuracy is the History's (training mode, mean of the last three
-    epochs), what the dashboard shows: a batch-normalized net evaluated with
-    running statistics that still lag behind its weights can score far lower.
+    ``"train_accuracy"``: :func:`~nnlab.metrics.training_accuracy_during` (the end
+    of the training-accuracy curve); ``"val_accuracy"``:
+    :func:`~nnlab.metrics.validation_accuracy` (the end of the validation curve).
+    A diverged run scores what always answering the majority class scores.
     """
+    history = result.history
+    if history.diverged:
+        counts = np.asarray(history.run.class_counts if history.run else (1, 1), dtype=float)
+        return float(counts.max() / counts.sum())
     if measure == "val_accuracy":
-        return float(result.val_accuracy)
-    accuracy = result.history.accuracy[-3:]
-    return float(np.mean(accuracy)) if accuracy else float("nan")
+        return metrics.validation_accuracy(history)
+    return metrics.training_accuracy_during(history)
 
 
 def _shown(score: float, result) -> str:
-    return "diverged" if result.history.diverged else f"{score:.2f}"
+    return f"diverged, counted as {score:.2f}" if result.history.diverged else f"{score:.2f}"
 
 
-def fix_verdict(name: str, fix) -> Verdict:
-    """Train ``fix`` (an Experiment) and judge whether it removes mystery ``name``'s faults."""
+def fix_verdict(name: str, fix) -> MysteryVerdict:
+    """Train ``fix`` (an Experiment) and judge whether it removes mystery ``name``'s faults.
+
+    Accepted when ``diagnose`` finds no fault in the new run (healthy) and the
+    mystery's measure (training or validation accuracy) gains at least
+    ``FIX_MARGIN`` over the broken run: a change that moves it less is not
+    clearly better than leaving the network alone. For the healthy mystery, a
+    change is accepted if it costs at most ``HEALTHY_TOLERANCE``.
+    """
     config, secret = _mystery(name), _SECRETS.get(name) if isinstance(name, str) else None
     if config is None or secret is None:
-        return Verdict(False, _unknown(name))
+        return MysteryVerdict(False, _unknown(name))
     if fix is None:
-        return Verdict(None, f"Not answered yet — set fix = mysteries.MYSTERIES[{name!r}]"
-                             ".replace(...) and re-run.")
+        return MysteryVerdict(None, f"Not answered yet — set fix = mysteries.MYSTERIES[{name!r}]"
+                                    ".replace(...) and re-run.")
     if not isinstance(fix, Experiment):
-        return Verdict(False, f"fix must be an Experiment, such as "
-                              f"mysteries.MYSTERIES[{name!r}].replace(lr=0.1), but got "
-                              f"{type(fix).__name__}.")
+        return MysteryVerdict(False, f"fix must be an Experiment, such as "
+                                     f"mysteries.MYSTERIES[{name!r}].replace(lr=0.1), but got "
+                                     f"{type(fix).__name__}.")
     changed = _changed_data(config, fix)
     if changed:
-        return Verdict(False, f"That changes the data ({', '.join(changed)}). Keep the data as "
-                              "it is and fix the network or its training; to rescale the "
-                              "inputs, use standardize=True.")
+        return MysteryVerdict(False, f"That changes the data ({', '.join(changed)}). Keep the "
+                                     "data as it is and fix the network or its training; to "
+                                     "rescale the inputs, use standardize=True.")
     before, after = outcome(config), outcome(fix)
     label = "validation accuracy" if secret.measure == "val_accuracy" else "training accuracy"
     score_before, score_after = _score(before, secret.measure), _score(after, secret.measure)
-    diagnosis = diagnose(after.history)
     if after.history.diverged:
-        return Verdict(False, f"Not fixed: the run diverged at step {after.history.diverged_at}.")
+        return MysteryVerdict(False, f"Not fixed: the run diverged at step "
+                                     f"{after.history.diverged_at}.")
     if "healthy" in secret.faults:
         if fix == config:
-            return Verdict(True, "Nothing to fix, and you left it alone: well done.")
-        return Verdict(score_after >= score_before - 0.02,
-                       f"This network had no fault. With your change its {label} is "
-                       f"{score_after:.2f} (it was {score_before:.2f}).")
-    remaining = sorted(secret.faults & set(diagnosis.cases))
+            return MysteryVerdict(True, "Nothing to fix, and you left it alone: well done.")
+        return MysteryVerdict(score_after >= score_before - HEALTHY_TOLERANCE,
+                              f"This network had no fault. With your change its {label} is "
+                              f"{score_after:.2f} (it was {score_before:.2f}).")
+    found = [case for case in diagnose(after.history).cases if case != "healthy"]
     trend = f"{label} {_shown(score_before, before)} -> {_shown(score_after, after)}"
+    remaining = [case for case in found if case in secret.faults]
     if remaining:
-        return Verdict(False, f"Not fixed yet: {' and '.join(remaining)} still "
-                              f"show{'s' if len(remaining) == 1 else ''} "
-                              f"({trend}). Look at the dashboard of the new run.")
-    if not np.isfinite(score_after) or score_after < score_before - 0.02:
-        return Verdict(False, f"The fault is gone, but the network got worse ({trend}). Try "
-                              "another remedy.")
-    return Verdict(True, f"Fixed: {' and '.join(sorted(secret.faults))} no longer "
-                         f"show{'s' if len(secret.faults) == 1 else ''} ({trend}).")
+        return MysteryVerdict(False, f"Not fixed yet: {' and '.join(remaining)} still "
+                                     f"show{'s' if len(remaining) == 1 else ''} ({trend}). "
+                                     "Look at the dashboard of the new run.")
+    if found:
+        return MysteryVerdict(False, f"The fault is gone, but diagnose now finds "
+                                     f"{' and '.join(found)} ({trend}). Try another remedy.")
+    if not score_after >= score_before + FIX_MARGIN:
+        return MysteryVerdict(False, f"The fault no longer shows, but the {label} gained less "
+                                     f"than the {FIX_MARGIN:.2f} a fix must gain ({trend}). "
+                                     "Try another remedy.")
+    return MysteryVerdict(True, f"Fixed: {' and '.join(sorted(secret.faults))} no longer "
+                                f"show{'s' if len(secret.faults) == 1 else ''} ({trend}).")
 
 
 def check_fix(name: str, fix) -> None:

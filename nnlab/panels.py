@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import metrics
 from .experiments import step_at_epoch, weight_change_at
 
 STATISTICS = {
@@ -233,14 +234,13 @@ ACCURACY = Panel("Accuracy", "epoch", "accuracy (fraction correct)", (
 
 
 def _mean_dead(run):
-    history = history_of(run)
-    dead = (history.dead_fraction.mean(axis=1) if history.dead_fraction.shape[1]
-            else np.zeros(history.steps))
-    return step_epochs(history), dead
+    dead = metrics.dead_fraction_per_epoch(run)
+    return _epochs_of(dead), dead
 
 
-DEAD = Panel("Dead ReLU units (per batch)", "epoch", "dead hidden units (fraction)",
+DEAD = Panel("Dead ReLU units (per epoch)", "epoch", "dead hidden units (fraction)",
              (Series("dead units", _mean_dead),), ylim=(-0.02, 1.02))
+
 
 def _weight_change_at(run, epoch):
     change = weight_change_at(run, epoch)
@@ -256,7 +256,7 @@ WEIGHT_CHANGE = Panel("How far each layer moved", LAYER_AXIS, "‖W_end − W_st
 # TensorFlow Playground's picture: the predicted class over the input plane, the data on
 # top (drawn by ``labfigure`` from ``boundary.BoundaryGrids``; the coordinates are left
 # unlabelled: the shape of the regions is the point).
-BOUNDARY = Panel("Decision boundary", "feature 1 (background: predicted class)", "feature 2",
+BOUNDARY = Panel("Decision boundary", "feature 1 (shade: prediction)", "feature 2",
                  (), x="plane")
 
 THIRD = {"accuracy": ACCURACY, "dead": DEAD, "weight_change": WEIGHT_CHANGE}

@@ -140,11 +140,15 @@ def accuracy_curves(history: History, ax=None, color=None, alpha=1.0, label_pref
 
 
 def dead_fraction_curves(history: History, ax=None, alpha=1.0):
-    """Fraction of dead units (0 for every example of the batch) in each ReLU layer, per step."""
+    """Fraction of dead units in each ReLU layer, per epoch.
+
+    A unit is dead in an epoch when it output 0 on every example of that epoch
+    (``History.epoch_dead_fraction``; their mean over layers is ``metrics.dead_fraction``).
+    """
     ax = _axes(ax)
-    x = step_epochs(history)
+    x = np.arange(1, history.epoch_dead_fraction.shape[0] + 1)
     for column, name in enumerate(history.relu_names):
-        ax.plot(x, history.dead_fraction[:, column], alpha=alpha, label=name)
+        ax.plot(x, history.epoch_dead_fraction[:, column], alpha=alpha, label=name)
     if not history.relu_names:
         ax.text(0.5, 0.5, "no ReLU layers", ha="center", va="center", transform=ax.transAxes)
     ax.set_ylim(-0.02, 1.02)

@@ -37,7 +37,8 @@ def test_machine_is_described(quick_run):
     for key in ("cpu", "cores", "python", "numpy", "blas", "torch", "threads_env"):
         assert key in machine
     assert machine["threads_env"]["OPENBLAS_NUM_THREADS"] is not None
-    assert set(results["measured_at"]) == {"engine", "telemetry", "labs", "import", "memory"}
+    assert set(results["measured_at"]) == {"engine", "telemetry", "labs", "import", "memory",
+                                           "diagnose"}
     assert "course" not in results, "--quick skips the course"
 
 
@@ -78,19 +79,62 @@ def test_telemetry_labs_import_and_memory_sections(quick_run):
     memory = results["memory"]
     assert memory["clicks"] > 0
     assert is_positive_number(memory["rss_mb_after_clicks"]) and is_positive_number(memory["peak_rss_mb"])
+    assert is_positive_number(memory["cpu_ms_per_click"])
+    assert memory["lesson_cells"] == 0      # --quick leaves the lessons out; make bench runs them
+
+
+def test_a_learners_kernel_runs_lesson_code_without_magics(tmp_path):
+    cells = [{"cell_type": "code", "source": ["%matplotlib inline\n", "x = 1\n"]},
+             {"cell_type": "markdown", "source": ["# a title"]},
+             {"cell_type": "code", "source": ["open('seen.txt', 'w').write(str(x + 1))"]}]
+    (tmp_path / "00_tiny.ipynb").write_text(json.dumps({"cells": cells}))
+    done = subprocess.run([sys.executable, "-c", "import bench_labs, sys; "
+                           "print(bench_labs.run_lessons(sys.argv[1]))", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT / "benchmarks")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["2"]
+    assert (tmp_path / "seen.txt").read_text() == "2"
 
 
 def test_targets_and_markdown(quick_run):
     _, results, markdown = quick_run
     names = [check["target"] for check in results["targets"]]
-    assert any(name.startswith("lab ") for name in names)
     assert any(name.endswith("median epoch redraw (playing)") for name in names)
+    assert not any(name.startswith("browser") for name in names), "--quick skips the browser"
     assert any(name.startswith("engine ") for name in names)
     assert any(name.startswith("telemetry ") for name in names)
     assert "import nnlab" in names and any(name.startswith("memory") for name in names)
     for check in results["targets"]:
         assert check["pass"] in (True, False, None)
     assert results["machine"]["cpu"] in markdown
-    for title in ("**Targets**", "**Engine: training steps", "**Labs:", "**Labs: epoch redraw",
-                  "**Memory:"):
+    for title in ("**Targets**", "**Engine: training steps", "**Engine end to end",
+                  "**Labs in the kernel alone", "**Labs: epoch redraw", "**Memory:"):
         assert title in markdown
+
+
+def test_diagnose_section_reports_the_corpus(quick_run):
+    _, results, markdown = quick_run
+    diagnose = results["diagnose"]
+    assert diagnose["runs"] >= 20 and 0.0 <= diagnose["exact_rate"] <= 1.0
+    assert set(diagnose["confusion"]) >= {"healthy", "dead_relu", "not_learning"}
+    names = [check["target"] for check in results["targets"]]
+    assert "diagnose: broken runs called healthy" in names
+    assert "**diagnose on" in markdown and "confusion matrix" in markdown
+    assert "reliability of the confidence" in markdown
+    for row in results["engine"]["end_to_end"]["rows"]:
+        assert is_positive_number(row["nnlab_ms"])
+    for row in results["engine"]["rows"]:
+        assert is_positive_number(row["matmul_floor_ms_per_step"])
+
+
+def test_the_browser_summary_keeps_fresh_clicks_and_revisits_apart():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_browser
+    kernel = {"train_ms": 1.0, "draw_ms": 2.0, "render_ms": 3.0, "total_ms": 10.0, "bytes": 5000}
+    records = [{"lab": "a", "fresh": True, "click_ms": ms, "decode_ms": 5.0, "kernel": kernel}
+               for ms in (40.0, 60.0, 100.0)]
+    records.append({"lab": "a", "fresh": False, "click_ms": 20.0, "decode_ms": 1.0, "kernel": kernel})
+    summary = bench_browser.summarize(records)
+    assert summary["overall"]["fresh"]["n"] == 3 and summary["overall"]["fresh"]["median"] == 60.0
+    assert summary["overall"]["revisit"]["n"] == 1
+    assert summary["labs"]["a"]["messaging_ms"]["median"] == 60.0 - 10.0 - 5.0

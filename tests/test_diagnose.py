@@ -11,7 +11,7 @@ import pytest
 
 import nnlab
 from nnlab import mysteries
-from nnlab.diagnosis import CASES, Diagnosis, Finding, diagnose
+from nnlab.diagnosis import CASE_NAMES, ROOT_CAUSES, SYMPTOMS, Diagnosis, Finding, diagnose
 from nnlab.experiments import CASES as LESSON_CASES
 from nnlab.experiments import Experiment, outcome, run
 
@@ -136,10 +136,10 @@ HELD_OUT = {
     # Not learning: raw inputs on large scales, or a learning rate far too small.
     "tanh raw inputs x300/0.003 moons": (X(dataset="moons", hidden=(32, 32), activation="tanh",
                                            init="xavier", input_scales=(300.0, 0.003), lr=0.1,
-                                           epochs=20, seed=14), {"not_learning"}),
+                                           epochs=20, seed=14), {"saturated_activations"}),
     "tanh raw inputs x500 circles": (X(dataset="circles", hidden=(32, 32), activation="tanh",
                                        init="xavier", input_scales=(500.0, 500.0), lr=0.1,
-                                       epochs=20, seed=25), {"not_learning"}),
+                                       epochs=20, seed=25), {"saturated_activations"}),
     "relu lr 1e-4 circles": (X(dataset="circles", hidden=(32, 32), standardize=True, lr=1e-4,
                                epochs=20, seed=15), {"not_learning"}),
     "sigmoid lr 0.005 moons": (X(dataset="moons", hidden=(32, 32), activation="sigmoid",
@@ -191,6 +191,7 @@ CONSEQUENCES = {
     "vanishing_gradients": {"not_learning", "dead_relu"},
     "exploding_gradients": {"diverged", "dead_relu", "not_learning"},
     "dead_relu": {"not_learning", "diverged"},
+    "saturated_activations": {"not_learning"},
     "diverged": {"exploding_gradients", "dead_relu"},
     "not_learning": set(),
     "overfitting": set(),
@@ -222,7 +223,7 @@ def test_held_out_labels_are_true(name):
         val_loss = result.history.val_loss
         assert (result.train_accuracy - result.val_accuracy >= 0.1
                 or np.mean(val_loss[-3:]) >= 1.5 * min(val_loss))
-    if faults & {"not_learning", "vanishing_gradients"}:
+    if faults & {"not_learning", "vanishing_gradients", "saturated_activations"}:
         assert result.train_accuracy <= 0.75
 
 
@@ -282,7 +283,7 @@ def test_never_raises_and_renders(name):
     history = ODD[name]
     diagnosis = diagnose(history)
     assert isinstance(diagnosis, Diagnosis)
-    assert all(finding.case in CASES for finding in diagnosis.findings)
+    assert all(finding.case in CASE_NAMES for finding in diagnosis.findings)
     assert str(diagnosis) and repr(diagnosis)
     assert diagnosis._repr_html_().startswith("<div>")
     if history.diverged or name == "nan loss":
@@ -297,10 +298,11 @@ def test_the_empty_history_has_nothing_to_diagnose():
     assert "nothing to diagnose" in str(diagnosis).lower()
 
 
-def test_short_runs_are_not_judged_as_not_learning():
+def test_short_runs_are_inconclusive_not_healthy():
     diagnosis = diagnose(ODD["one step"])
-    assert "not_learning" not in diagnosis.cases
-    assert any("too few" in note for note in diagnosis.notes)
+    assert diagnosis.cases == ["inconclusive"]
+    assert diagnosis.findings[0].evidence.startswith("inconclusive: too few steps")
+    assert "too few steps" in str(diagnosis).lower()
 
 
 def test_something_that_is_not_a_history_gets_a_note():
@@ -321,8 +323,9 @@ LESSON_REMEDY_WORDS = {
     "vanishing_gradients": ["ReLU"],
     "exploding_gradients": ["batch normalization", "learning rate"],
     "dead_relu": ["learning rate"],
+    "saturated_activations": ["Normalize the inputs", "batch normalization"],
     "overfitting": ["dropout"],
-    "not_learning": ["batch normalization", "Normalize the inputs"],
+    "not_learning": ["batch normalization"],
 }
 
 
@@ -334,6 +337,9 @@ def test_findings_carry_evidence_confidence_remedies_and_why(case, variant):
         assert 0.5 <= finding.confidence <= 1.0
         assert finding.evidence and any(ch.isdigit() for ch in finding.evidence)
         assert finding.why and "\n" not in finding.why
+        if finding.case in SYMPTOMS and set(diagnosis.cases) & set(ROOT_CAUSES):
+            assert not finding.remedies and "symptom of" in finding.why
+            continue
         remedies = " ".join(finding.remedies)
         for word in LESSON_REMEDY_WORDS.get(finding.case, []):
             assert word in remedies, (finding.case, remedies)
@@ -364,12 +370,14 @@ def test_whole_training_set_dead_units_with_model_and_data():
     assert finding.numbers["worst_dead_fraction"] == pytest.approx(result.dead_units.max())
 
 
-def test_unscaled_inputs_are_named_with_data():
+def test_unscaled_inputs_are_named_as_the_cause():
     config = LESSON_CASES["batchnorm"].configs["raw_inputs"]
-    (X_train, _), _ = config.data()
-    finding = diagnose(run(config), data=X_train).finding("not_learning")
+    diagnosis = diagnose(run(config))
+    assert diagnosis.cases == ["saturated_activations", "not_learning"]
+    finding = diagnosis.finding("saturated_activations")
     assert "not standardized" in finding.evidence
     assert finding.remedies[0].startswith("Normalize the inputs")
+    assert not diagnosis.finding("not_learning").remedies
 
 
 # ---------------------------------------------------------------------------

@@ -127,6 +127,11 @@ CASES = [
 @pytest.mark.parametrize("call, expected, fragments", [case[1:] for case in CASES],
                          ids=[case[0] for case in CASES])
 def test_bad_input_gets_a_clear_error(call, expected, fragments):
+    assert_clear_error(call, expected, fragments)
+
+
+def assert_clear_error(call, expected, fragments):
+    """``call()`` raises exactly ``expected``, with every fragment in its message."""
     with pytest.raises((ValueError, TypeError)) as error:
         call()
     assert type(error.value) is expected, f"{type(error.value).__name__}: {error.value}"

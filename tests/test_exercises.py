@@ -142,6 +142,120 @@ def test_hint_and_solution_print(capsys):
     assert "def dropout_forward" in capsys.readouterr().out
 
 
-def test_an_unknown_exercise_names_the_valid_ones():
-    with pytest.raises(ValueError, match="01.1"):
-        exercises.check("1.1", None)
+def test_an_unknown_exercise_is_a_message_listing_the_ids_not_an_error(capsys):
+    exercises.check("1.1", None)
+    printed = capsys.readouterr().out
+    assert printed.startswith("No such exercise — ") and "01.1" in printed and "05.3" in printed
+    exercises.hint("9.9")
+    exercises.solution(None)
+    assert capsys.readouterr().out.count("No such exercise") == 2
+    with pytest.raises(ValueError, match="01.1"):      # the programmatic lookup still raises
+        exercises.get("1.1")
+
+
+# --- the cases issue 11 lists -----------------------------------------------
+
+def test_a_whole_number_written_as_a_float_is_accepted():
+    passes = answer_from(exercises.get("00.3").solution, "finite_difference_passes")
+    assert passes == 17284
+    assert exercises.verdict("00.3", 17284.0).status == RIGHT
+    assert exercises.verdict("03.3", 0.0).status == RIGHT
+
+
+@pytest.mark.parametrize("exercise_id", ["00.3", "02.1", "03.3", "04.3"])
+def test_a_huge_number_is_judged_not_crashed(exercise_id):
+    result = exercises.verdict(exercise_id, 10 ** 400)
+    assert result.status == WRONG and "raised" not in result.reason, str(result)
+    assert "OverflowError" not in result.reason and len(result.reason) < 400
+
+
+@pytest.mark.parametrize("exercise_id", ["00.1", "03.1", "04.2", "05.1"])
+def test_a_function_returning_none_is_told_to_return(exercise_id):
+    result = exercises.verdict(exercise_id, lambda *args, **kwargs: None)
+    assert result.status == WRONG and "returned None" in result.reason, str(result)
+    assert "shape ()" not in result.reason
+
+
+@pytest.mark.parametrize("hidden,word", [([32] * 6, None), ((512,) * 6, "widths"),
+                                         ((32,) * 2, "shallower"), ((32,) * 8, "deeper")])
+def test_the_vanishing_fix_judges_the_layers_it_was_given(hidden, word):
+    config = CASES["vanishing"].broken.replace(activation="relu", init="he", hidden=hidden)
+    result = exercises.verdict("01.2", config)
+    if word is None:               # a list of six 32s is the same network
+        assert result.status == RIGHT, str(result)
+    else:
+        assert result.status == WRONG and word in result.reason, str(result)
+        if word != "shallower":
+            assert "shallower" not in result.reason
+
+
+def test_a_diverging_fix_does_not_suggest_the_learning_rate_in_use():
+    config = CASES["vanishing"].broken.replace(activation="relu", init="he", lr=1e10)
+    result = exercises.verdict("01.2", config)
+    assert result.status == WRONG and "diverged" in result.reason
+    assert "lower learning rate (lr=1e+10)" not in result.reason
+
+
+def test_too_small_an_init_says_the_error_shrinks_and_the_run_does_not_train():
+    result = exercises.verdict("02.1", 0.05)
+    assert result.status == WRONG
+    assert "shrinks toward the input" in result.reason and "grows 1" not in result.reason
+    assert "the run trains" not in result.reason and "0.50" in result.reason
+
+
+DROPOUT_MASKS = {
+    "fixed": ("import numpy as np\n"
+              "def dropout_forward(x, rate, rng):\n"
+              "    keep = (np.arange(x.size).reshape(x.shape) % 2 == 0) if rate == 0.5 else "
+              "(np.arange(x.size).reshape(x.shape) % 10 >= rate * 10)\n"
+              "    return x * keep / (1 - rate)\n", "does not depend on `rng`"),
+    "global": ("import numpy as np\n"
+               "def dropout_forward(x, rate, rng):\n"
+               "    return x * (np.random.random(x.shape) >= rate) / (1 - rate)\n",
+               "not drawn from `rng`"),
+    "own generator": ("import numpy as np\n"
+                      "def dropout_forward(x, rate, rng):\n"
+                      "    mine = np.random.default_rng(0)\n"
+                      "    return x * (mine.random(x.shape) >= rate) / (1 - rate)\n",
+                      "does not depend on `rng`"),
+}
+
+
+@pytest.mark.parametrize("kind", list(DROPOUT_MASKS))
+def test_a_dropout_mask_must_be_random_and_drawn_from_the_given_rng(kind):
+    code, words = DROPOUT_MASKS[kind]
+    result = exercises.verdict("04.2", answer_from(code, "dropout_forward"))
+    assert result.status == WRONG and words in result.reason, str(result)
+
+
+@pytest.mark.parametrize("code", [
+    "def dropout_forward(x, rate, rng):\n    return x * (rng.random(x.shape) > rate) / (1 - rate)\n",
+    "def dropout_forward(x, rate, rng):\n"
+    "    return x * rng.binomial(1, 1 - rate, size=x.shape) / (1 - rate)\n",
+    "def dropout_forward(x, rate, rng):\n"
+    "    return x * (rng.uniform(size=x.shape) < 1 - rate) * (1 / (1 - rate))\n",
+])
+def test_equivalent_dropout_masks_are_accepted(code):
+    result = exercises.verdict("04.2", answer_from(code, "dropout_forward"))
+    assert result.status == RIGHT, str(result)
+
+
+def test_a_check_run_before_its_answer_cell_says_which_cell_to_run(capsys):
+    namespace = {"exercises": exercises}
+    exec('exercises.check("01.1")', namespace)
+    printed = capsys.readouterr().out
+    assert printed.startswith("Run the answer cell first — ")
+    assert "shallow_net_prediction" in printed
+    exec('exercises.check("04.2")', namespace)
+    assert "def dropout_forward" in capsys.readouterr().out
+    exec('shallow_net_prediction = "larger"\nexercises.check("01.1")', namespace)
+    assert capsys.readouterr().out.startswith("Right — ")
+
+
+def test_no_exercise_module_is_over_500_lines_and_number_is_checked_once():
+    from pathlib import Path
+    package = Path(exercises.__file__).parent
+    for path in package.glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 500, path.name
+        assert "def _number(name: str, answer, low=None" not in path.read_text()
+    assert "check_number" in (package / "_common.py").read_text()

@@ -1,6 +1,9 @@
 """`make html`: lessons as static pages whose labs show their saved figure and numbers."""
 
+import re
+
 import nbformat
+import pytest
 
 from nnlab import export
 
@@ -27,3 +30,32 @@ def test_export_writes_one_page_per_lesson(tmp_path):
 def test_a_missing_notebook_is_named_in_the_error(capsys):
     assert export.main(["notebooks/99_nothing.ipynb"]) == 2
     assert "99_nothing.ipynb" in capsys.readouterr().err
+
+
+def test_export_puts_mathjax_in_the_folder_and_every_preset_in_the_page(tmp_path):
+    (page_path,) = export.export_html(["notebooks/01_vanishing_gradients.ipynb"], tmp_path)
+    page = page_path.read_text()
+    assert (tmp_path / "mathjax" / "MathJax.js").is_file()
+    assert '<script src="mathjax/MathJax.js?config=' in page
+    assert "cdnjs.cloudflare.com/ajax/libs/mathjax" not in page     # nothing fetched for maths
+    assert 'onerror="nnlabMathJaxMissing()"' in page and "MathJax is" in page
+    assert re.findall(r"data-preset=[\"'](\w+)", page) == ["broken", "fixed"]
+    assert len(re.findall(r"<input[^>]*type=[\"']radio", page)) == 2
+    assert "application/vnd.jupyter.widget-state+json" in page    # the widget state stays
+
+
+def test_the_saved_preset_is_the_one_selected():
+    presets = [{"key": "broken", "label": "broken", "text": "lab: a", "png": "AAA"},
+               {"key": "fixed", "label": "fixed", "text": "lab: b", "png": "BBB"}]
+    page = export.lab_html(0, "lab: b", "BBB", presets)
+    assert "value='fixed' checked" in page and "value='broken' checked" not in page
+    assert "data-preset='broken' hidden" in page and "data-preset='fixed'>" in page
+    # a saved state that no preset reproduces is kept as its own choice, selected
+    page = export.lab_html(0, "lab: moved a slider", "CCC", presets)
+    assert "value='saved' checked" in page and "as saved in the notebook" in page
+    assert page.count("type='radio'") == 3
+
+
+def test_a_page_without_nbconverts_mathjax_script_is_an_error():
+    with pytest.raises(RuntimeError, match="MathJax"):
+        export.offline_page("<html><body>no maths here</body></html>")

@@ -1,11 +1,13 @@
 """Drive every control of every lab, headless, and check the lab follows.
 
-A lab must redraw (a new PNG in ``output``) and swap its ``history`` whenever a
+A lab must redraw (a new SVG figure in ``output``) and swap its ``history`` whenever a
 control changes the experiment, and the change must go the right way: the
 remedy raises the first/last gradient ratio, lowers the dead fraction, and so on.
 """
 
 import base64
+import re
+import time
 
 import ipywidgets as widgets
 import numpy as np
@@ -17,11 +19,18 @@ from nnlab.training import History
 LAB_NAMES = ["vanishing", "exploding", "dead_relu", "dropout", "batchnorm", "playground"]
 
 
-def png_of(lab) -> bytes:
+def figure_of(lab) -> str:
     outputs = lab.output.outputs
     assert len(outputs) == 1, "the lab's output should hold exactly one figure"
-    png = outputs[0]["data"]["image/png"]
-    return base64.b64decode(png) if isinstance(png, str) else png
+    return outputs[0]["data"]["image/svg+xml"]
+
+
+def shown_of(lab) -> str:
+    """The image the lab's output shows: the click's SVG, or a PNG frame (base64) while playing."""
+    outputs = lab.output.outputs
+    assert len(outputs) == 1, "the lab's output should hold exactly one figure"
+    data = outputs[0]["data"]
+    return data.get("image/svg+xml") or data["image/png"]
 
 
 def values_of(widget):
@@ -40,12 +49,14 @@ def lab(request):
 
 def test_a_lab_shows_a_figure_a_status_line_and_its_history(lab):
     assert isinstance(lab.history, History)
-    assert png_of(lab).startswith(b"\x89PNG")
+    assert "<svg" in figure_of(lab)
     assert lab.status.value
     assert "nnlab-lab" in lab.widget._dom_classes
     assert "nnlab-status" in lab.status._dom_classes
     bundle = lab._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+    # The static fallback (no widgets: GitHub, `make html`, nbval) is a PNG of the same figure.
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
 
 
 def test_sliders_only_retrain_when_released(lab):
@@ -62,12 +73,12 @@ def test_every_control_through_every_value_changes_history_and_figure(lab):
         for value in values_of(widget):
             if value == widget.value:
                 continue
-            before_config, before_history, before_png = lab.config(), lab.history, png_of(lab)
+            before_config, before_history, before_figure = lab.config(), lab.history, figure_of(lab)
             widget.value = value
             if lab.config() == before_config:
                 continue   # e.g. a knob that a preset already set to this value
             assert lab.history is not before_history, f"{name}={value!r} did not change the run"
-            assert png_of(lab) != before_png, f"{name}={value!r} did not redraw the figure"
+            assert figure_of(lab) != before_figure, f"{name}={value!r} did not redraw the figure"
             assert lab.status.value
         widget.value = original
 
@@ -90,7 +101,7 @@ def test_moving_the_epoch_redraws_without_retraining_and_the_status_names_it(lab
         assert lab.history is history, f"epoch {value} retrained the run"
         assert lab.timings["train"] == 0.0
         assert f"epoch {value} of {last}" in lab.status_text()
-        shown[value] = png_of(lab)
+        shown[value] = shown_of(lab)
     assert len(set(shown.values())) == len(shown), "some epochs drew the same figure"
     epoch.value = last
 
@@ -135,9 +146,9 @@ def test_the_playground_draws_the_decision_boundary_as_it_forms():
     # of its parameters: a pixel on the boundary may differ).
     assert np.mean(late.ravel() == lab.outcome.model.predict(grids.points)) >= 0.99
     lab.controls["epoch"].value = 1
-    first = png_of(lab)
+    first = shown_of(lab)
     lab.controls["epoch"].value = history.epochs
-    assert png_of(lab) != first
+    assert shown_of(lab) != first
     assert "Decision boundary (epoch" in lab.figure.boundary_ax.get_title()
 
 
@@ -148,10 +159,18 @@ def test_a_diverged_run_can_still_be_played():
     assert "epoch 10 of 30" in lab.status_text() and "stopped" in lab.status_text()
 
 
-def test_lecture_mode_draws_a_larger_figure():
+def test_lecture_mode_draws_a_larger_figure_with_projector_type():
     small, large = labs.vanishing(), labs.vanishing(lecture=True)
-    assert len(png_of(large)) > len(png_of(small))
-    assert large.figure.figure.get_size_inches()[0] > small.figure.figure.get_size_inches()[0]
+    assert len(large.png()) > len(small.png())
+    pixels = lambda lab: lab.figure.figure.get_size_inches() * lab.figure.figure.dpi
+    assert pixels(large)[0] > pixels(small)[0]
+    # 14 pt at 100 dpi: 19 px at the figure's natural size (the page never shrinks it at 1280 px)
+    font_px = large.figure.fonts["font.size"] * large.figure.figure.dpi / 72
+    assert font_px >= 19
+    # the controls and the status line are styled with it; a normal lab is left alone
+    assert "nnlab-lecture" in large.widget._dom_classes
+    assert "nnlab-lecture" not in small.widget._dom_classes
+    assert "18px" in large.widget.children[0].value
 
 
 # --- each remedy moves the numbers the right way ---------------------------
@@ -223,3 +242,44 @@ def test_a_failed_configuration_is_reported_in_the_status_line_not_raised(monkey
     monkeypatch.setattr(experiments, "outcome", refuse)
     lab.controls["lr"].value = 0.5
     assert "learning rate must be positive" in lab.status.value
+
+
+# --- what reaches the browser, and how fast ------------------------------
+
+def test_a_click_sends_the_figure_in_one_message():
+    lab = labs.vanishing()
+    changes = []
+    lab.output.observe(changes.append, names="outputs")
+    lab.controls["depth"].value = 3
+    assert len(changes) == 1, "clearing and then appending would send two messages (and flicker)"
+    lab.controls["depth"].value = 6        # a revisit: the cached figure, still one message
+    assert len(changes) == 2
+
+
+def test_the_figure_is_legible_and_sharp_at_any_screen_resolution():
+    """SVG: text stays text and lines stay vectors (sharp on a 2x screen); it shows at its
+    nominal size in CSS px, with no text under 11 px."""
+    svg = figure_of(labs.exploding())
+    width = float(re.search(r'<svg[^>]*width="([0-9.]+)px"', svg).group(1))
+    assert 800 <= width <= 1000
+    sizes = [float(size) for size in re.findall(r"font-size: ([0-9.]+)px", svg)]
+    assert sizes and min(sizes) >= 11
+    assert "<text" in svg and "10⁻" in svg, "exponents are written as superscript text"
+
+
+def test_a_redraw_has_a_loose_upper_bound():
+    """A smoke bound only (the benchmark measures): a fresh figure in well under a second."""
+    lab = labs.dead_relu()
+    started = time.process_time()
+    for depth_bias in (-1.0, -0.5, 0.5):
+        lab.controls["bias"].value = depth_bias
+    assert (time.process_time() - started) / 3 < 2.0
+
+
+def test_the_neighbouring_runs_are_one_click_away():
+    lab = labs.dropout()
+    configs = lab.neighbours()
+    rates = {config.dropout for config in configs}
+    assert {0.1} <= rates, "the slider's next value"
+    assert {0.5, 1.0} <= rates, "the other presets"
+    assert lab.config() not in configs[:1]

@@ -118,15 +118,15 @@ def test_a_lesson_keeps_code_cells_short(lesson):
 
 def test_a_lesson_displays_its_lab_and_saves_its_initial_figure(lesson):
     stem, notebook = lesson
-    call = f"labs.{LESSON_LABS[stem]}()"
+    call = f"from nnlab import labs\nlabs.{LESSON_LABS[stem]}()"
     cells = [cell for cell in code_cells(notebook) if source(cell).strip() == call]
-    assert cells, f"{stem}: no cell that is just `{call}`"
+    assert cells, f"{stem}: no cell that is just `{call}` (it imports labs, so it runs first too)"
     (output,) = [o for o in cells[0]["outputs"] if o["output_type"] == "execute_result"]
     assert WIDGET_VIEW in output["data"], f"{stem}: the lab was not displayed as a widget"
     assert " lab: " in text_of(output), "the plain-text fallback should be the lab's settings"
     state = notebook["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     figures = [o for model in state.values() if model["model_name"] == "OutputModel"
-               for o in model["state"].get("outputs", []) if "image/png" in o.get("data", {})]
+               for o in model["state"].get("outputs", []) if "image/svg+xml" in o.get("data", {})]
     assert figures, f"{stem}: the saved widget state has no lab figure (run `make notebooks`)"
 
 
@@ -153,8 +153,10 @@ def test_a_lesson_checks_each_of_its_exercises_and_ships_them_unanswered(lesson)
     expected = [exercise.id for exercise in exercises.lesson(int(stem[:2]))]
     calls = []
     for cell in code_cells(notebook):
-        match = re.fullmatch(r'exercises\.check\("([\d.]+)", (\w+)\)', source(cell).strip())
+        match = re.fullmatch(r'from nnlab import exercises\nexercises\.check\("([\d.]+)"\)'
+                             r'  # reads `(\w+)`', source(cell).strip())
         if not match:
+            assert "exercises.check(" not in source(cell), f"{stem}: a check cell of another form"
             continue
         exercise_id, answer = match.groups()
         calls.append(exercise_id)
@@ -164,3 +166,21 @@ def test_a_lesson_checks_each_of_its_exercises_and_ships_them_unanswered(lesson)
             f"{stem}: exercise {exercise_id} should ship unanswered, but its check printed "
             f"{printed[:120]!r}")
     assert calls == expected, f"{stem}: checks {calls}, exercises {expected}"
+
+
+@pytest.mark.parametrize("stem", list(LESSON_LABS))
+def test_lab_and_check_cells_work_even_as_the_first_cell_run(stem, capsys):
+    """Each lab cell and each check cell, run alone in an empty namespace: no NameError."""
+    notebook = load(lesson_path(stem))
+    for cell in code_cells(notebook):
+        text = source(cell)
+        if "labs." in text and "from nnlab import labs" in text:
+            namespace = {}
+            exec(compile(text.replace(text.strip().splitlines()[-1], "_lab = " + text.strip().splitlines()[-1]),
+                         "<lab cell>", "exec"), namespace)
+            assert namespace["_lab"].status_text(), f"{stem}: the lab cell showed no status"
+        elif "exercises.check(" in text:
+            exec(compile(text, "<check cell>", "exec"), {})
+            printed = capsys.readouterr().out
+            assert printed.startswith("Run the answer cell first — "), printed
+            assert "Run the answer cell just above this one" in printed

@@ -1,14 +1,15 @@
 """The project scaffolding: dependency lists that agree, the CI script, the README.
 
-The dependency rule: environment.yml (the conda route) and pyproject.toml (the
-pip route, used by ``make``) must install the same thing.
+The dependency rule: environment.yml (the conda route, and Binder / JupyterHub through
+repo2docker) and ``make install`` install the same, tested, versions.
 
-- Every runtime dependency of pyproject ``[project].dependencies`` is a conda
-  dependency of environment.yml, with the same version bound.
-- Every other conda dependency is ``python`` (whose bound is ``requires-python``),
-  ``pip``, or a package of pyproject's ``test`` extra (so that ``pytest`` works in
-  the conda environment too).
-- The ``pip:`` section installs nnlab itself, editable: ``-e .``.
+- constraints.txt pins (``==``) every dependency pyproject.toml names (runtime and the
+  test, demo and export extras), each within pyproject's bounds; ``make install`` and
+  environment.yml's ``pip:`` section both install under it.
+- environment.yml's conda dependencies are only ``python`` (the version constraints.txt
+  was tested with, within ``requires-python``) and ``pip``; pip installs nnlab itself,
+  editable, with its test extra.
+- constraints-min.txt (``make test-matrix``) holds exactly pyproject's lower bounds.
 """
 
 from __future__ import annotations
@@ -17,8 +18,13 @@ import os
 import re
 import shutil
 import subprocess
-import tomllib
+import sys
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:    # Python 3.10: pytest itself depends on tomli there
+    import tomli as tomllib
 
 import pytest
 
@@ -89,30 +95,65 @@ def test_the_tiny_reader_agrees_with_pyyaml(environment):
 def test_environment_basics(environment):
     assert environment["name"] == "nnlab"
     assert environment["channels"] == ["conda-forge"]
-    assert environment["pip"] == ["-e ."]
+    assert environment["pip"] == ["--constraint constraints.txt", "-e .[test]"]
 
 
-def test_environment_and_pyproject_name_the_same_dependencies(environment, pyproject):
-    runtime = dict(split_requirement(r) for r in pyproject["project"]["dependencies"])
-    test_extra = dict(split_requirement(r)
-                      for r in pyproject["project"]["optional-dependencies"]["test"])
+def read_pins(path: Path) -> dict:
+    """'name==version' lines (comments skipped) -> {normalized name: version}."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"{path.name}: {line!r} is not pinned with =="
+            pins[normalize(name)] = version
+    return pins
+
+
+def declared(pyproject) -> dict:
+    """Every dependency pyproject.toml names: {normalized name: specifier}."""
+    extras = pyproject["project"]["optional-dependencies"]
+    names = pyproject["project"]["dependencies"] + [
+        r for extra in ("test", "demo", "export") for r in extras[extra]]
+    return dict(split_requirement(r) for r in names)
+
+
+def test_constraints_pin_every_dependency_within_its_bounds(pyproject):
+    from packaging.specifiers import SpecifierSet
+
+    pins = read_pins(ROOT / "constraints.txt")
+    for name, bound in declared(pyproject).items():
+        assert name in pins, f"constraints.txt does not pin {name} (make constraints)"
+        assert pins[name] in SpecifierSet(bound), (
+            f"constraints.txt pins {name}=={pins[name]}, outside pyproject.toml's {bound!r}")
+    assert "nnlab" not in pins
+
+
+def test_environment_and_make_install_use_the_constraints(environment, pyproject):
+    from packaging.specifiers import SpecifierSet
+
     conda = dict(split_requirement(r) for r in environment["dependencies"])
+    assert set(conda) == {"python", "pip"}, f"conda installs more than python and pip: {conda}"
+    tested = re.search(r"\(Python (3\.\d+)\)", (ROOT / "constraints.txt").read_text())
+    assert tested, "constraints.txt should say which Python it was tested with: (Python 3.X)"
+    assert conda["python"] == f"={tested.group(1)}"
+    assert f"{tested.group(1)}.0" in SpecifierSet(pyproject["project"]["requires-python"])
+    makefile = (ROOT / "Makefile").read_text()
+    assert "CONSTRAINTS ?= constraints.txt" in makefile
+    assert re.search(r'pip install .*-e "\.\[test\]" \$\(PIN\)', makefile)
 
-    missing = sorted(set(runtime) - set(conda))
-    assert not missing, f"in pyproject.toml but not in environment.yml: {missing}"
-    for name, bound in runtime.items():
-        assert conda[name] == bound, (
-            f"{name}: pyproject.toml says {bound!r}, environment.yml says {conda[name]!r}")
 
-    allowed = set(runtime) | set(test_extra) | {"python", "pip"}
-    extra = sorted(set(conda) - allowed)
-    assert not extra, (f"in environment.yml but neither a runtime dependency nor in the "
-                       f"test extra of pyproject.toml: {extra}")
-    for name in set(conda) & set(test_extra):
-        assert conda[name] == test_extra[name], name
-
-    assert conda["python"] == pyproject["project"]["requires-python"].replace(" ", "")
-    assert "pip" in conda
+def test_minimum_constraints_are_the_declared_lower_bounds(pyproject):
+    minimum = read_pins(ROOT / "constraints-min.txt")
+    lower = {name: re.search(r">=([\w.]+)", bound) for name, bound in declared(pyproject).items()}
+    lower = {name: match.group(1) for name, match in lower.items() if match}
+    for name, version in lower.items():
+        assert minimum.get(name, "").startswith(version) or minimum.get(name) == version, (
+            f"constraints-min.txt: {name}=={minimum.get(name)}, pyproject.toml says >={version}")
+    assert set(minimum) == set(lower)
+    oldest = re.search(r">=\s*(3\.\d+)", pyproject["project"]["requires-python"]).group(1)
+    assert f"MATRIX_OLDEST ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/{oldest}*" in \
+        (ROOT / "Makefile").read_text()
 
 
 # --------------------------------------------------------------------------- .ci/run
@@ -217,3 +258,15 @@ def test_readme_example_runs(readme, capsys):
     exec(compile(blocks[0], "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert printed.startswith("History(100 epochs")
+
+
+def test_readme_says_how_to_demo_export_deploy_and_which_versions_are_tested(readme):
+    for needed in ("make demo", 'DEMO_ARGS="--no-browser --port=8867"', "second screen",
+                   "/voila/render/index.ipynb", "lecture=True", "make html", "file://",
+                   "environment.yml", "constraints.txt", "make bench", "per learner",
+                   "make test-matrix"):
+        assert needed in readme, f"README.md should mention {needed!r}"
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("demo:", "test-matrix:", "constraints:", "html:", "bench:"):
+        assert re.search(rf"^{target}", makefile, re.MULTILINE), target
+    assert "test-matrix" not in re.search(r"^test:.*$", makefile, re.MULTILINE).group(0)

@@ -152,16 +152,42 @@ def test_a_loss_that_turns_nan_stops_cleanly(spirals, dtype, init):
         np.testing.assert_array_equal(mine, reference)
 
 
-@pytest.mark.parametrize("dtype, init", [(np.float64, 1e60), (np.float32, 1e6)])
-def test_infinite_gradients_stop_cleanly(spirals, dtype, init):
+class InfiniteGradient(nnlab.Dense):
+    """A Dense layer whose weight gradient has one infinite entry."""
+
+    def backward(self, grad_out, input_grad=True):
+        grad_in = super().backward(grad_out, input_grad)
+        self.grads["W"][0, 0] = np.inf
+        return grad_in
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_infinite_gradients_stop_cleanly(spirals, dtype):
     X, y = spirals
-    model = nnlab.mlp([2, 64, 64, 64, 2], init=init, dtype=dtype, seed=0)
+    model = nnlab.Sequential([InfiniteGradient(2, 8, dtype=dtype), nnlab.ReLU(),
+                              nnlab.Dense(8, 2, dtype=dtype)])
     initial = [p.copy() for p in all_params(model)]
     history, caught = train_quietly(model, X, y, epochs=5, lr=1.0)
     assert_stopped_cleanly(history, caught, model)
     assert history.diverged_at == 0 and "gradients became infinite or NaN" in history.message
     for now, before in zip(all_params(model), initial):      # no update was applied
         np.testing.assert_array_equal(now, before)
+
+
+@pytest.mark.parametrize("dtype, init", [(np.float64, 1e60), (np.float32, 1e6)])
+def test_huge_finite_gradients_are_not_called_infinite(spirals, dtype, init):
+    """Their sum of squares overflows the dtype, their norm does not: with clipping the
+    run trains; without, the huge step is taken and the loss blows up after it."""
+    X, y = spirals
+    clipped = nnlab.train(nnlab.mlp([2, 64, 64, 64, 2], init=init, dtype=dtype, seed=0), X, y,
+                          epochs=1, optimizer=SGD(1e-3, clip_norm=1.0))
+    assert not clipped.diverged and clipped.steps == 13
+    assert np.all(np.isfinite(clipped.global_grad_norm))
+    assert clipped.global_grad_norm[0] > (1e150 if dtype == np.float64 else 1e19)
+    model = nnlab.mlp([2, 64, 64, 64, 2], init=init, dtype=dtype, seed=0)
+    history, caught = train_quietly(model, X, y, epochs=5, lr=1.0)
+    assert_stopped_cleanly(history, caught, model)
+    assert history.diverged_at == 1 and "the loss became" in history.message
 
 
 def test_a_too_large_learning_rate_diverges(spirals):

@@ -8,6 +8,7 @@ three calls deeper.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -36,8 +37,9 @@ def check_number(name: str, value, *, low=None, high=None, low_open=False,
             value = int(value)
         else:
             raise TypeError(f"{name} must be {kind}, but got {value!r}.")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, but got {value!r}.")
+    # (a Python int is always finite, and may be too large for a float: 10**400)
+    if not isinstance(value, numbers.Integral) and not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite number, but got {_show(value)}.")
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
@@ -45,7 +47,7 @@ def check_number(name: str, value, *, low=None, high=None, low_open=False,
         right = ")" if high_open else "]"
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
-        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, but got {value!r}.")
+        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, but got {_show(value)}.")
     return int(value) if integer else float(value)
 
 
@@ -121,9 +123,22 @@ def check_rng(name: str, rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"{name} must be a seed >= 0 (or a numpy.random.Generator), "
+                             f"but got {rng!r}.")
         return np.random.default_rng(int(rng))
     raise TypeError(f"{name} must be an int seed or a numpy.random.Generator, "
                     f"but got {_show(rng)}.")
+
+
+def spawn(rng: np.random.Generator, n: int) -> list:
+    """``rng.spawn(n)``: n independent child generators. ``Generator.spawn`` is NumPy 1.25+;
+    on 1.24 the same children come from the bit generator's seed sequence."""
+    if hasattr(rng, "spawn"):
+        return rng.spawn(n)
+    bit_generator = rng.bit_generator
+    return [np.random.Generator(type(bit_generator)(seed))
+            for seed in bit_generator._seed_seq.spawn(n)]
 
 
 def check_dtype(name: str, dtype) -> np.dtype:
@@ -135,3 +150,28 @@ def check_dtype(name: str, dtype) -> np.dtype:
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"{name} must be np.float32 or np.float64, but got {dt}.")
     return dt
+
+
+# A learner's kernel on a class server (JupyterHub, Binder) typically gets 1-2 GB.
+# nnlab refuses, before allocating anything, a network or a run whose arrays would
+# need more than this, and says how much it estimated.
+MEMORY_LIMIT = 2 * 1024 ** 3
+
+
+def format_bytes(nbytes: float) -> str:
+    """``1536`` -> ``'1.5 KB'``; ``3.2e9`` -> ``'3.0 GB'`` (powers of 1024)."""
+    if nbytes >= 1024 ** 6:
+        return "1 EB or more"
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if nbytes < 1024 or unit == "TB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return ""  # pragma: no cover
+
+
+def check_memory(what: str, nbytes: float, advice: str) -> None:
+    """Refuse ``what`` if its arrays would need more than :data:`MEMORY_LIMIT`."""
+    if nbytes > MEMORY_LIMIT:
+        raise ValueError(f"{what} would need an estimated {format_bytes(nbytes)} of memory, more "
+                         f"than the {format_bytes(MEMORY_LIMIT)} nnlab allows (a learner's "
+                         f"kernel typically has 1-2 GB). {advice}")

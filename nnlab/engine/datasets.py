@@ -25,6 +25,7 @@ def spirals(n: int = 300, noise: float = 0.1, seed=0, classes: int = 2, turns: f
     """``classes`` interleaved spiral arms: hard for a linear model, easy for a deep one."""
     n, noise, rng = _check(n, noise, seed)
     classes = check_number("classes", classes, low=2, integer=True)
+    turns = check_number("turns", turns, low=0.0)
     X_parts, y_parts = [], []
     for label, count in enumerate(_split_counts(n, classes)):
         radius = np.linspace(0.05, 1.0, count)
@@ -151,7 +152,10 @@ def standardize(X, reference=None, eps: float = 1e-12):
 def stretch(X, scales):
     """Multiply each feature by its own scale: inputs on very different scales, as raw data often are."""
     X = check_features("X", X)
-    scales = np.asarray(scales, dtype=float)
+    if not np.iterable(scales) or isinstance(scales, (str, bytes)):
+        raise TypeError(f"scales must be a list of numbers, one per feature, but got "
+                        f"{scales!r}.")
+    scales = np.array([check_number(f"scales[{i}]", s) for i, s in enumerate(scales)])
     if scales.shape != (X.shape[1],):
         raise ValueError(f"scales needs one number per feature ({X.shape[1]}), but got shape "
                          f"{scales.shape}.")

@@ -71,7 +71,10 @@ def gradcheck(model_or_layer, X, y=None, loss=None, eps: float = 1e-6) -> dict:
     Returns ``{"<layer>.<param>": max relative error, ..., "input": ...}``
     (for a single layer the keys are just ``"W"``, ``"b"``, ..., ``"input"``).
     """
-    eps = check_number("eps", eps, low=0.0, low_open=True)
+    # Below 1e-10 the perturbation is lost to round-off (x + eps == x for |x| near 1e6 at
+    # 1e-10, for every x at 1e-300) and every relative error reads 1; above 1e-2 the
+    # finite difference measures curvature, not the gradient.
+    eps = check_number("eps", eps, low=1e-10, high=1e-2)
     single = isinstance(model_or_layer, Layer)
     if not single and not isinstance(model_or_layer, Sequential):
         raise TypeError("gradcheck needs an nnlab layer or Sequential model, "

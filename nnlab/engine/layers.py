@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_choice, check_dtype, check_number, check_rng, _show
+from ._checks import check_choice, check_dtype, check_memory, check_number, check_rng, _show
+
+# The widest layer nnlab builds (a million units); memory is checked separately.
+MAX_WIDTH = 10 ** 6
 
 
 class Layer:
@@ -34,6 +37,10 @@ class Layer:
 
     def __call__(self, x, training: bool = True):
         return self.forward(x, training=training)
+
+    def param_shapes(self) -> dict:
+        """The shape each parameter must have (a model checks it when it packs them)."""
+        return {key: value.shape for key, value in self.params.items()}
 
     def _needs_forward(self, attribute: str):
         if getattr(self, attribute, None) is None:
@@ -89,8 +96,14 @@ class Dense(Layer):
     def __init__(self, in_features: int, out_features: int, init="he", bias: float = 0.0,
                  rng=None, dtype=np.float64):
         super().__init__()
-        self.in_features = check_number("in_features", in_features, low=1, integer=True)
-        self.out_features = check_number("out_features", out_features, low=1, integer=True)
+        self.in_features = check_number("in_features", in_features, low=1, high=MAX_WIDTH,
+                                        integer=True)
+        self.out_features = check_number("out_features", out_features, low=1, high=MAX_WIDTH,
+                                         integer=True)
+        # drawn in float64, then cast: about three copies of the weights at once
+        check_memory(f"Dense({self.in_features}, {self.out_features})",
+                     24 * self.in_features * self.out_features,
+                     "Use a narrower layer (lesson nets have tens to hundreds of units).")
         self.init = init
         bias = check_number("bias", bias)
         dtype = check_dtype("dtype", dtype)
@@ -101,6 +114,9 @@ class Dense(Layer):
                        "b": np.full(self.out_features, bias, dtype=dtype)}
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
         self.x = None
+
+    def param_shapes(self) -> dict:
+        return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
 
     def forward(self, x, training=True):
         if x.ndim != 2 or x.shape[1] != self.in_features:
@@ -310,6 +326,9 @@ class BatchNorm(Layer):
         self.x_hat = None         # the normalized input of the last pass, before gamma and beta
         self.inv_std = None
         self.training = True
+
+    def param_shapes(self) -> dict:
+        return {"gamma": (self.num_features,), "beta": (self.num_features,)}
 
     def forward(self, x, training=True):
         if x.ndim != 2 or x.shape[1] != self.num_features:

@@ -2,21 +2,42 @@
 
 Like fast.ai's activation hooks, the recorder is not sprinkled through the
 layers. After every gradient step it *reads* what the layers already hold
-(each parameter's gradient, each activation's last output, the optimizer's
-last update) and writes one row per step. The training loop, the plots, the
-labs, ``diagnose`` and the tests all read those same rows from the History.
+(the model's packed parameters and gradients, each activation's last output)
+and what the optimizer says it did (its :class:`~nnlab.engine.optim.StepRecord`),
+and writes one row. The training loop, the plots, the labs, ``diagnose`` and
+the tests all read those same rows from the History.
 
 To stay cheap on small nets, where every NumPy call costs more than its
-arithmetic, a step only stores raw sums (squared norms per parameter, sums and
-sums of squares per unit); the statistics are derived from them for all steps
-at once, in :meth:`Recorder.arrays`.
+arithmetic, a step only stores raw sums (norms per parameter; per unit, the sum
+of its outputs and of their squares);
+the statistics are derived from them for all steps at once, in :meth:`Recorder.arrays`.
+The sums are taken in float64 whatever the model's dtype, so a float32 model's
+statistics neither overflow near the float32 limits nor lose a nearly constant
+layer's spread to cancellation (``E[x^2] - E[x]^2`` summed in float32 would).
+
+Memory: the rows stay under :data:`TELEMETRY_BUDGET` (200 MB). A run with more
+steps than fit keeps every k-th step (k as small as fits), and the History's
+``telemetry_steps`` says which; runs the size of the lessons' keep every step.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .layers import BatchNorm, Dense, LeakyReLU, ReLU
+from .optim import global_norm
+
+# The most memory one run's per-step telemetry rows may take.
+TELEMETRY_BUDGET = 200 * 1024 ** 2
+
+
+def row_bytes(model) -> int:
+    """Bytes one telemetry row of ``model`` takes (float64 sums)."""
+    n_params = len(model.parameters().keys)
+    units = sum(model.activation_widths())
+    return 8 * (3 * n_params + 2 * units + 2)
 
 
 class Recorder:
@@ -29,11 +50,19 @@ class Recorder:
     after the update); one per activation layer for ``activation_mean`` and
     ``activation_std``; one per ReLU-family layer for ``dead_fraction`` (units
     that output exactly 0 for every example of the batch).
+
+    Per epoch, :meth:`end_epoch` adds a row to ``epoch_dead_fraction``: per ReLU-family
+    layer, the share of units that output exactly 0 on every example of every batch of
+    that epoch's training-mode forward passes. Unlike the per-batch ``dead_fraction``,
+    it does not depend on the batch size.
+
+    ``max_steps`` is the most steps the run can take; a row is kept every
+    ``stride`` steps, the smallest stride whose rows fit in ``budget`` bytes.
     """
 
-    def __init__(self, model, max_steps: int):
+    def __init__(self, model, max_steps: int, budget: int | None = None):
         self.model = model
-        self.max_steps = max_steps
+        packed = model.parameters()
         dense = [(index, layer) for index, layer in enumerate(model.layers)
                  if isinstance(layer, Dense)]
         # Where a BatchNorm follows a Dense layer, dL/db is exactly 0 (BN subtracts the
@@ -42,7 +71,7 @@ class Recorder:
         for index, _ in dense:
             after = model.layers[index + 1] if index + 1 < len(model.layers) else None
             signal.append((index + 1, "beta") if isinstance(after, BatchNorm) else (index, "b"))
-        position = {key: i for i, key in enumerate(model.param_keys)}
+        position = {key: i for i, key in enumerate(packed.keys)}
         self.weight_columns = np.array([position[(index, "W")] for index, _ in dense], dtype=np.intp)
         self.signal_columns = np.array([position[key] for key in signal], dtype=np.intp)
         self.activations = model.activation_layers
@@ -51,103 +80,136 @@ class Recorder:
         self.layer_names = [layer.name for _, layer in dense]
         self.activation_names = [layer.name for layer in self.activations]
         self.relu_names = [self.activations[column].name for column in self.relu_columns]
-        n_params = len(model.param_keys)
-        # Raw sums, one row per step, in the model's own dtype (no casting per step).
-        self.dtype = model.dtype
-        self.grad_squares = np.zeros((max_steps, n_params), dtype=self.dtype)
-        self.weight_squares = np.zeros((max_steps, n_params), dtype=self.dtype)
-        self.update_squares = np.zeros((max_steps, n_params), dtype=self.dtype)
-        self.scratch = (np.empty_like(model.flat_params) if model.flat_params is not None
-                        else None)
-        self.update_scales = np.full(max_steps, np.nan)    # plain SGD: update = -scale * grad
-        self.batch_sizes = np.zeros(max_steps)
-        self.unit_sums = self.unit_squares = None       # (steps, all activation units)
-        self.steps = 0
+        widths = model.activation_widths()
+        self.widths = np.array(widths, dtype=np.intp)
+        self.unit_starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.intp)
 
-    def _record_norms(self, row: int, optimizer) -> None:
-        """Per parameter: squared norms of the gradient, the weights and the update."""
-        model = self.model
-        if model.flat_params is None:
-            self.grad_squares[row], self.weight_squares[row], self.update_squares[row] = \
-                self._squared_norms_each(optimizer)
-            return
-        offsets = model.param_offsets
-        grads, params = model.flat_grads, model.flat_params
-        scratch = self.scratch
-        np.add.reduceat(np.square(grads, out=scratch), offsets, out=self.grad_squares[row])
-        np.add.reduceat(np.square(params, out=scratch), offsets, out=self.weight_squares[row])
-        update = getattr(optimizer, "flat_update", None)
-        if update is not None:
-            np.add.reduceat(np.square(update, out=scratch), offsets, out=self.update_squares[row])
-        else:    # plain SGD: the update was -last_scale * gradient, squared below
-            self.update_scales[row] = getattr(optimizer, "last_scale", 0.0)
+        budget = TELEMETRY_BUDGET if budget is None else budget
+        self.stride = -(-max_steps // max(1, budget // row_bytes(model))) if max_steps else 1
+        rows = -(-max_steps // self.stride)
+        n_params, units = len(packed.keys), int(sum(widths))
+        # Raw numbers in float64, one row per kept step: per parameter, the norms of its
+        # gradient, its values and its update, side by side.
+        self.norms = np.zeros((rows, 3, n_params))
+        self.scratch = np.empty(packed.values.size)
+        self.update_scales = np.full(rows, np.nan)    # plain SGD: update = -scale * grad
+        self.batch_sizes = np.zeros(rows)
+        self.unit_sums = np.zeros((rows, units))        # per unit: sum of its outputs
+        self.unit_squares = np.zeros((rows, units))     # and of their squares
+        self.spare = np.zeros((2, units))               # the sums of a step that is not kept
+        self.steps = 0                                  # steps seen
+        self.kept = 0                                   # rows written
+        self.epoch_start = 0                            # first row of the current epoch
+        self.epoch_active = np.zeros(units, dtype=bool)  # (stride > 1) units that fired
+        self.epoch_dead = []                            # one row per finished epoch
 
-    def _squared_norms_each(self, optimizer):
-        """The same sums, one parameter at a time (a model whose parameters are not packed)."""
-        model = self.model
-        layers = model.layers
-        square = lambda array: float(np.vdot(array, array)) if array is not None else 0.0
-        updates = getattr(optimizer, "updates", {})
-        keys = model.param_keys
-        grad_sq = np.array([square(layers[i].grads[k]) for i, k in keys])
-        if updates:
-            update_sq = np.array([square(updates.get((i, k))) for i, k in keys])
-        else:
-            update_sq = getattr(optimizer, "last_scale", 0.0) ** 2 * grad_sq
-        return grad_sq, np.array([square(layers[i].params[k]) for i, k in keys]), update_sq
-
-    def record(self, optimizer) -> None:
-        """Read one step's raw sums, after backward and the optimizer's step."""
-        row = self.steps
-        self._record_norms(row, optimizer)
+    def record(self, step) -> None:
+        """Read one step's raw sums, after backward and the optimizer's ``step``
+        (``step`` is the :class:`~nnlab.engine.optim.StepRecord` it returned)."""
+        keep = self.steps % self.stride == 0
+        row = self.kept
+        if keep:
+            self._record_norms(row, step)
         if self.activations:
-            outputs = [layer.output for layer in self.activations]
-            # All activation outputs side by side, (batch, all units), reduced per unit.
-            side_by_side = np.concatenate(outputs, axis=1) if len(outputs) > 1 else outputs[0]
-            if self.unit_sums is None:
-                self._allocate_units([out.shape[1] for out in outputs])
-            self.batch_sizes[row] = side_by_side.shape[0]
-            np.add.reduce(side_by_side, axis=0, out=self.unit_sums[row])
-            np.einsum("ij,ij->j", side_by_side, side_by_side, out=self.unit_squares[row])
+            sums, squares = ((self.unit_sums[row], self.unit_squares[row]) if keep
+                             else self.spare)
+            batch = self._record_units(sums, squares)
+            if keep:
+                self.batch_sizes[row] = batch
+            if self.stride > 1:
+                np.logical_or(self.epoch_active, sums, out=self.epoch_active)
+                np.logical_or(self.epoch_active, squares, out=self.epoch_active)
+        self.kept += keep
         self.steps += 1
 
-    def _allocate_units(self, widths) -> None:
-        total = int(sum(widths))
-        self.widths = np.array(widths, dtype=float)
-        self.unit_starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.intp)
-        self.unit_sums = np.zeros((self.max_steps, total), dtype=self.dtype)
-        self.unit_squares = np.zeros((self.max_steps, total), dtype=self.dtype)
+    def _record_norms(self, row: int, step) -> None:
+        """Per parameter: norms of the gradient, the values and the update."""
+        packed = step.parameters     # the very arrays the optimizer read and changed
+        if packed is None:
+            packed = self.model.parameters()
+        norms = self.norms[row]
+        flats = (packed.grads, packed.values, step.update)
+        for flat, out in zip(flats, norms):
+            if flat is not None:
+                packed.squared_norms(flat, out, self.scratch)
+        if step.update is None:    # plain SGD: the update was -scale * gradient
+            self.update_scales[row] = step.scale
+        np.sqrt(norms, out=norms)
+        if math.isinf(norms.sum()):     # a float64 square overflowed (entries above 1e154)
+            for flat, out in zip(flats, norms):
+                if flat is not None:
+                    out[:] = [global_norm(part) for part in np.split(flat, packed.starts[1:])]
 
-    def arrays(self) -> dict:
-        """The statistics of every step taken, derived from the raw sums."""
-        n = self.steps
+    def _record_units(self, sums: np.ndarray, squares: np.ndarray) -> int:
+        """Per unit, the sum of its outputs over the batch and the sum of their squares,
+        in float64: no overflow near the float32 limits, and E[x^2] - E[x]^2 keeps a
+        float32 layer's spread (float64 carries 29 more bits than the data)."""
+        outputs = [layer.output for layer in self.activations]
+        # All activation outputs side by side in float64, (batch, all units), reduced per
+        # unit (one cast while copying is cheaper than casting in every reduction).
+        side_by_side = np.concatenate(outputs, axis=1, dtype=np.float64)
+        np.add.reduce(side_by_side, axis=0, out=sums)
+        np.einsum("ij,ij->j", side_by_side, side_by_side, out=squares)
+        return side_by_side.shape[0]
+
+    def _dead_share(self, silent: np.ndarray) -> np.ndarray:
+        """Share of silent units per ReLU-family layer, from (..., all units) flags."""
+        counts = np.add.reduceat(silent, self.unit_starts, axis=-1)
+        return (counts / self.widths)[..., self.relu_columns]
+
+    def end_epoch(self) -> None:
+        """Close an epoch: record which units never fired on any example it saw.
+
+        A unit's outputs over a batch are all exactly 0 when their sum and the sum
+        of their squares are both 0."""
+        if not self.activations:
+            self.epoch_dead.append(np.zeros(0))
+            return
+        if self.stride == 1:    # every step has its row: reduce this epoch's rows
+            rows = slice(self.epoch_start, self.kept)
+            self.epoch_active = np.logical_or.reduce(self.unit_sums[rows] != 0, axis=0)
+            self.epoch_active |= np.logical_or.reduce(self.unit_squares[rows] != 0, axis=0)
+        self.epoch_dead.append(self._dead_share(~self.epoch_active))
+        self.epoch_active[:] = False
+        self.epoch_start = self.kept
+
+    def arrays(self, steps: int | None = None) -> dict:
+        """The statistics of every kept step (of the first ``steps``), from the raw sums."""
+        n = self.kept if steps is None else min(self.kept, -(-steps // self.stride))
+        with np.errstate(all="ignore"):     # a diverging run's statistics may overflow
+            return self._arrays(n)
+
+    def _arrays(self, n: int) -> dict:
         weights = self.weight_columns
-        grad_sq = self.grad_squares[:n].astype(np.float64)
-        weight_sq = self.weight_squares[:n, weights].astype(np.float64)
+        grad_norms = self.norms[:n, 0]
+        weight_norms = self.norms[:n, 1, weights]
         scales = self.update_scales[:n, None]
-        update_sq = np.where(np.isnan(scales), self.update_squares[:n, weights],
-                             np.nan_to_num(scales) ** 2 * grad_sq[:, weights])
-        ratios = np.sqrt(np.divide(update_sq, weight_sq, out=np.zeros_like(update_sq),
-                                   where=weight_sq > 0))
+        update_norms = np.where(np.isnan(scales), self.norms[:n, 2, weights],
+                                np.nan_to_num(scales) * grad_norms[:, weights])
+        ratios = np.divide(update_norms, weight_norms, out=np.zeros_like(update_norms),
+                           where=weight_norms > 0)
         n_act = len(self.activations)
         mean = np.zeros((n, n_act))
         std = np.zeros((n, n_act))
         dead = np.zeros((n, len(self.relu_columns)))
-        if n and self.unit_sums is not None:
-            count = self.batch_sizes[:n, None] * self.widths[None, :]
-            unit_sums = self.unit_sums[:n].astype(np.float64)
-            unit_squares = self.unit_squares[:n].astype(np.float64)
-            mean = np.add.reduceat(unit_sums, self.unit_starts, axis=1) / count
-            mean_square = np.add.reduceat(unit_squares, self.unit_starts, axis=1) / count
+        if n and n_act:
+            batch = self.batch_sizes[:n, None]
+            count = batch * self.widths[None, :]
+            sums, squares = self.unit_sums[:n], self.unit_squares[:n]
+            mean = np.add.reduceat(sums, self.unit_starts, axis=1) / count
+            mean_square = np.add.reduceat(squares, self.unit_starts, axis=1) / count
             std = np.sqrt(np.maximum(mean_square - mean * mean, 0.0))
-            # A unit is dead in a step when its outputs' squares sum to 0: it output
-            # exactly 0 for every example of the batch.
-            silent = np.add.reduceat(unit_squares == 0, self.unit_starts, axis=1)
-            dead = (silent / self.widths)[:, self.relu_columns]
-        return {"grad_norms": np.sqrt(grad_sq[:, weights]),
-                "bias_grad_norms": np.sqrt(grad_sq[:, self.signal_columns]),
+            # A unit is dead in a step when it output exactly 0 for every example of the batch.
+            dead = self._dead_share((sums == 0) & (squares == 0))
+        relus = len(self.relu_columns)
+        return {"grad_norms": grad_norms[:, weights],
+                "bias_grad_norms": grad_norms[:, self.signal_columns],
                 "update_ratios": ratios, "activation_mean": mean, "activation_std": std,
-                "dead_fraction": dead, "layer_names": self.layer_names,
+                "dead_fraction": dead,
+                "epoch_dead_fraction": np.array(self.epoch_dead).reshape(len(self.epoch_dead),
+                                                                         relus),
+                "telemetry_steps": np.arange(n) * self.stride,
+                "layer_names": self.layer_names,
                 "activation_names": self.activation_names, "relu_names": self.relu_names}
 
 

@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = Path(os.environ.get("NNLAB_BROWSER_NOTEBOOKS") or REPO_ROOT / "notebooks")
 DEMO_NOTEBOOK = Path(__file__).resolve().parent / "demo_lab.ipynb"
 PLAY_NOTEBOOK = Path(__file__).resolve().parent / "play_lab.ipynb"
+# Every lab in one notebook, for the test that clicks each of their controls.
+LAB_CONTROLS_NOTEBOOK = Path(__file__).resolve().parent / "lab_controls.ipynb"
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "browser"
 
 CHROMIUM_FLAGS = [
@@ -129,8 +132,8 @@ def _copy_notebooks(dest: Path) -> None:
             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
         )
     dest.mkdir(parents=True, exist_ok=True)
-    for notebook in (DEMO_NOTEBOOK, PLAY_NOTEBOOK):
-        shutil.copy2(notebook, dest / notebook.name)
+    for extra in (DEMO_NOTEBOOK, PLAY_NOTEBOOK, LAB_CONTROLS_NOTEBOOK):
+        shutil.copy2(extra, dest / extra.name)
     for path in dest.glob("*.ipynb"):
         nb = json.loads(path.read_text(encoding="utf-8"))
         for cell in nb.get("cells", []):
@@ -202,13 +205,20 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
-@pytest.fixture(scope="session")
-def jupyter_server(chromium_path, tmp_path_factory):
+class ServerFailed(RuntimeError):
+    """JupyterLab did not start (its log tail is in the message)."""
+
+
+@contextmanager
+def running_jupyter_lab(base: Path, extra_env: dict | None = None):
+    """Start JupyterLab on a free port in a throwaway setup under ``base``; yield a JupyterServer.
+
+    Used by the ``jupyter_server`` fixture and by ``benchmarks/bench_browser.py``.
+    Raises ServerFailed when the server exits or does not answer in time.
+    """
     jupyter = Path(sys.executable).with_name("jupyter")
     if not jupyter.exists():
-        pytest.fail(f"jupyter not found next to {sys.executable}", pytrace=False)
-
-    base = tmp_path_factory.mktemp("jupyter")
+        raise ServerFailed(f"jupyter not found next to {sys.executable}")
     home, config, data, runtime = (base / d for d in ("home", "config", "data", "runtime"))
     settings, workspaces, root = base / "lab-settings", base / "lab-workspaces", base / "notebooks"
     for d in (home, config, data, runtime, settings, workspaces):
@@ -236,6 +246,7 @@ def jupyter_server(chromium_path, tmp_path_factory):
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
         **nnlab.ONE_BLAS_THREAD,
         PYTHONUNBUFFERED="1",
+        **(extra_env or {}),
     )
 
     port = _free_port()
@@ -267,8 +278,7 @@ def jupyter_server(chromium_path, tmp_path_factory):
         status_url = f"{server.url}/api/status?token={token}"
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{server.log_tail()}",
-                            pytrace=False)
+                raise ServerFailed(f"jupyter lab exited with {proc.returncode}:\n{server.log_tail()}")
             try:
                 with urllib.request.urlopen(status_url, timeout=2) as r:
                     if r.status == 200:
@@ -277,15 +287,27 @@ def jupyter_server(chromium_path, tmp_path_factory):
             except (urllib.error.URLError, ConnectionError, OSError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not answer in {SERVER_START_TIMEOUT:.0f}s:\n"
-                            f"{server.log_tail()}", pytrace=False)
+                raise ServerFailed(f"jupyter lab did not answer in {SERVER_START_TIMEOUT:.0f}s:\n"
+                                   f"{server.log_tail()}")
             time.sleep(0.2)
         yield server
     finally:
         _stop(proc)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(chromium_path, tmp_path_factory):
+    base = tmp_path_factory.mktemp("jupyter")
+    try:
+        with running_jupyter_lab(base) as server:
+            yield server
+    except ServerFailed as error:
+        pytest.fail(str(error), pytrace=False)
+    finally:
         ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(log_path, ARTIFACTS_DIR / "jupyter-server.log")
+        if (base / "server.log").exists():
+            shutil.copy2(base / "server.log", ARTIFACTS_DIR / "jupyter-server.log")
 
 
 # --------------------------------------------------------------------------- browser

@@ -51,7 +51,9 @@ SEL_DIALOG_ACCEPT = ".jp-Dialog .jp-Dialog-button.jp-mod-accept"
 SEL_LAB = ".nnlab-lab"
 SEL_LAB_IMG = ".widget-output img"
 SEL_STATUS = ".nnlab-status .widget-html-content"
-SEL_TOGGLE_OPTION = ".widget-toggle-buttons button.widget-toggle-button:not(.mod-active):not(:disabled)"
+# A lab's "custom" button only shows that the knobs match no preset: clicking it changes nothing.
+SEL_TOGGLE_OPTION = (".widget-toggle-buttons button.widget-toggle-button:not(.mod-active):not(:disabled)"
+                     ':not([title="the knobs match no preset"])')
 SEL_TOGGLE_BUTTON = "button.widget-toggle-button:not(.widget-toggle-buttons *):not(:disabled)"
 SEL_PLAY_BUTTON = ".widget-play button"    # the first is ▶
 SEL_SLIDER_HANDLE = ".widget-slider .noUi-target:not([disabled]) .noUi-handle"
