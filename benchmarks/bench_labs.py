@@ -1,11 +1,14 @@
-"""Lab benchmarks: click-to-figure times as a learner drives each lab, and memory after many clicks.
+"""Lab benchmarks: click-to-figure times as a learner drives each lab, epoch-redraw times as
+the lab plays through a run, and memory after many clicks.
 
 Each lab runs in a fresh Python process (like a fresh kernel, one lesson each),
 so the first build pays for importing matplotlib and ipywidgets, and no cache
 is shared between labs. A *click* is one ``widget.value = v``; the lab's update
 is synchronous, so the time until the assignment returns is the time until the
 new figure is in ``lab.output``. ``lab.timings`` splits it into training
-(zero on a cache hit) and drawing.
+(zero on a cache hit) and drawing. An *epoch redraw* is one ``controls["epoch"].value = e``,
+as the Play button steps through the run the lab opened with, each frame drawn for the
+first time (no figure cache).
 
 Run as a script, it is the worker the main benchmark starts:
 
@@ -31,6 +34,7 @@ from pathlib import Path
 import nnlab  # noqa: F401,E402  before NumPy: it sets one BLAS thread
 
 LAB_NAMES = ("vanishing", "exploding", "dead_relu", "dropout", "batchnorm", "playground")
+VIEW_CONTROLS = ("epoch", "play")     # labs.VIEW_CONTROLS: they replay a run, never retrain
 
 
 def values_of(widget) -> list:
@@ -62,7 +66,7 @@ def learner_script(lab) -> list[tuple[str, object]]:
             other = next(p for p in presets if p != first)
             script += [("preset", other), ("preset", first)]
     for name, widget in controls.items():
-        if name == "preset":
+        if name == "preset" or name in VIEW_CONTROLS:
             continue
         values = values_of(widget)
         start = widget.value
@@ -145,9 +149,27 @@ def _build(name: str):
                  "build_train_s": lab.timings.get("train"), "build_draw_s": lab.timings.get("draw", 0) + lab.timings.get("render", 0)}
 
 
+def epoch_redraws(lab) -> dict:
+    """Play ``lab``'s run through every epoch it can show, from 0, timing each new frame."""
+    epoch = lab.controls["epoch"]
+    seconds = []
+    for value in range(epoch.min, epoch.max + 1, epoch.step):
+        if value == epoch.value:
+            continue
+        started = time.perf_counter()
+        epoch.value = value
+        seconds.append(time.perf_counter() - started)
+    return {"epoch_frames": len(seconds),
+            "epoch_median_ms": 1e3 * statistics.median(seconds) if seconds else None,
+            "epoch_p95_ms": 1e3 * percentile(seconds, 95) if seconds else None,
+            "epoch_max_ms": 1e3 * max(seconds) if seconds else None}
+
+
 def clicks(name: str, limit: int | None = None) -> dict:
-    """Build lab ``name`` and play its learner script (the first ``limit`` clicks)."""
+    """Build lab ``name``, play its run through its epochs, then play its learner script
+    (the first ``limit`` clicks)."""
     lab, result = _build(name)
+    result.update(epoch_redraws(lab))
     records = []
     for control, value in learner_script(lab):
         if limit is not None and len(records) >= limit:
@@ -214,7 +236,7 @@ def memory(name: str, n_clicks: int, seed: int = 0, lessons: bool = True) -> dic
     after_build = memory_kb()
     choices = random.Random(seed)
     controls = [(control, values_of(widget)) for control, widget in lab.controls.items()
-                if len(values_of(widget)) > 1]
+                if len(values_of(widget)) > 1 and control not in VIEW_CONTROLS]
     records, checkpoints = [], []
     cpu_started = time.process_time()
     while len(records) < n_clicks:

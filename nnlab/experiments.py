@@ -27,6 +27,8 @@ from .engine.training import History, evaluate, train
 
 # The learning rates a lab's slider offers (a lesson's own rate is added to them).
 LEARNING_RATES = (0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+# A lab can be played through at most this many epochs after the first (0, before training).
+MOST_FRAMES = 50
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,8 @@ def trained(config: Experiment) -> Outcome:
     before = [layer.params["W"].copy() for layer in model.dense_layers]
     optimizer = SGD(config.lr, momentum=config.momentum, clip_norm=config.clip_norm)
     history = train(model, X, y, epochs=config.epochs, batch_size=config.batch_size,
-                    optimizer=optimizer, val=val, seed=config.seed)
+                    optimizer=optimizer, val=val, seed=config.seed,
+                    snapshot_epochs=frame_epochs(config.epochs))
     with np.errstate(all="ignore"):
         change = np.array([np.linalg.norm(layer.params["W"] - w0) / np.linalg.norm(w0)
                            for layer, w0 in zip(model.dense_layers, before)])
@@ -167,6 +170,45 @@ def trained(config: Experiment) -> Outcome:
                     else float("nan"))
     return Outcome(config, history, model, change, dead_units(model, X), train_accuracy,
                    val_accuracy, train_loss)
+
+
+def frame_step(epochs: int) -> int:
+    """The spacing of the epochs a lab shows: the smallest divisor of ``epochs`` that
+    leaves at most ``MOST_FRAMES`` frames after epoch 0 (so the last epoch is one)."""
+    return next(step for step in range(1, epochs + 1)
+                if epochs % step == 0 and epochs // step <= MOST_FRAMES)
+
+
+def frame_epochs(epochs: int) -> list[int]:
+    """The epochs a lab can show for a run of ``epochs`` epochs: 0 (before training) to the last."""
+    return list(range(0, epochs + 1, frame_step(epochs)))
+
+
+def step_at_epoch(history: History, epoch: int) -> int:
+    """The telemetry row that shows the network after ``epoch`` epochs: the first step of
+    the next epoch (its gradient is taken at those weights), or the last step recorded."""
+    return max(min(epoch * history.steps_per_epoch, history.steps - 1), 0)
+
+
+def snapshot_at(history: History, epoch: int) -> int:
+    """The latest epoch at or before ``epoch`` whose parameters the run kept (0 if none)."""
+    kept = history.snapshot_epochs
+    index = int(np.searchsorted(kept, epoch, side="right")) - 1
+    return int(kept[max(index, 0)]) if kept.size else 0
+
+
+def weight_change_at(result: Outcome, epoch: int) -> np.ndarray:
+    """``weight_change`` after ``epoch`` epochs: per Dense layer, ||W_epoch - W_0|| / ||W_0||
+    (from the kept parameters, in float32; the last value is ``result.weight_change`` to
+    float32 precision)."""
+    history = result.history
+    if not history.snapshot_epochs.size:
+        return result.weight_change
+    start, now = history.parameters_at(0), history.parameters_at(snapshot_at(history, epoch))
+    names = [f"{layer.name}.W" for layer in result.model.dense_layers]
+    with np.errstate(all="ignore"):
+        return np.array([np.linalg.norm(now[name] - start[name]) / np.linalg.norm(start[name])
+                         for name in names])
 
 
 def run(config: Experiment) -> History:

@@ -1,7 +1,18 @@
 """The figure every lab shows: the current run drawn over a faint reference run.
 
 Three panels: gradient magnitude per layer at initialisation, loss, and a
-case-specific third panel (accuracy, dead units, or how far each layer moved).
+case-specific third panel (accuracy, dead units, or how far each layer moved);
+the playground adds a fourth, the decision boundary.
+
+Every panel also shows one epoch of the run (the last, unless a lab's epoch
+slider says otherwise): the panels with an epoch axis get a marker there, and
+the series that change with the epoch (``Series.at``: the per-layer panels) and
+the decision boundary show the network after that many epochs. A click sends
+the figure as SVG (:meth:`LabFigure.render`); while the learner scrubs or plays
+through the epochs, :meth:`LabFigure.frame` sends PNG frames made by blitting:
+everything that does not move with the epoch is rasterized once per run and
+kept as a background, and a frame is that background with the epoch's artists
+drawn over it (at twice the resolution, shown at the SVG's CSS size).
 
 A lab redraws this figure on every click, so it is built once and then only
 updated: each run owns a fixed set of line artists whose data are replaced,
@@ -18,6 +29,7 @@ import re
 
 import numpy as np
 import matplotlib
+from PIL import Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import RendererSVG
@@ -26,6 +38,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from . import panels
+from .boundary import BoundaryGrids
+from .experiments import frame_epochs
 from .panels import THIRD_PANELS, decades, divergence_mark, epoch_span  # noqa: F401 (re-exported)
 from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA
 
@@ -36,6 +50,10 @@ LECTURE = {"figsize": (16.67, 6.11), "reference_alpha": 0.6, "linewidth": 2.6, "
            "fonts": {"font.size": 19, "legend.fontsize": 19, "axes.titlesize": 19},
            "margins": dict(left=0.075, right=0.985, bottom=0.2, top=0.74, wspace=0.38),
            "label_coords": (-0.2, -0.17)}
+# Epoch frames (PNG) are rasterized at this many dots per CSS pixel: sharp on a 2x screen.
+FRAME_SCALE = 2
+# The boundary panel widens the figure by this factor (its panel is 0.8 of the others).
+BOUNDARY_WIDTH = 1.25
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -152,13 +170,14 @@ class LabFigure:
     ``"start"`` (the gradient at initialisation) or ``"end"`` (at the last step).
     ``lecture=True`` draws for a projector (``LECTURE``): 1200 x 440 px, 19 px type,
     thick lines and a reference run drawn at 0.6 opacity instead of a faint one.
+    ``boundary=True`` adds the decision-boundary panel (2-D data sets only).
     What each panel shows is ``panels``' specification, as in ``plots.comparison_figure``.
     """
 
     def __init__(self, statistic: str = "grad_norms", third: str = "accuracy",
-                 lecture: bool = False, gradient_at: str = "start"):
+                 lecture: bool = False, gradient_at: str = "start", boundary: bool = False):
         self.arguments = dict(statistic=statistic, third=third, lecture=lecture,
-                              gradient_at=gradient_at)
+                              gradient_at=gradient_at, boundary=boundary)
         if gradient_at not in ("start", "end"):
             raise ValueError(f"gradient_at must be 'start' or 'end', but got {gradient_at!r}.")
         self.gradient_row = 0 if gradient_at == "start" else -1
@@ -166,19 +185,29 @@ class LabFigure:
             raise ValueError(f"third must be one of {', '.join(map(repr, THIRD_PANELS))}, "
                              f"but got {third!r}.")
         self.statistic, self.third, self.lecture = statistic, third, lecture
-        when = "at initialisation" if self.gradient_row == 0 else "at the last step"
-        self.specs = (panels.gradient_panel(statistic, self.gradient_row, when=when),
+        self.boundary = boundary
+        when = "at start; dashed: now" if self.gradient_row == 0 else "at the epoch shown"
+        self.specs = (panels.gradient_panel(statistic, self.gradient_row, when=when, moving=True),
                       panels.LOSS, panels.third_panel(third))
         # Sizes in CSS pixels as the browser shows the SVG (1 pt = 1 px): tick labels of 11 px
         # at least, a figure 960 px wide (1200 px in lecture mode).
         self.fonts = (LECTURE["fonts"] if lecture else
                       {"font.size": 11.5, "legend.fontsize": 11, "axes.titlesize": 12.5})
         with matplotlib.rc_context(self.fonts):
-            self.figure = Figure(figsize=LECTURE["figsize"] if lecture else (13.33, 4.1), dpi=72)
+            width, height = LECTURE["figsize"] if lecture else (13.33, 4.1)
+            margins = dict(LECTURE["margins"] if lecture else dict(
+                left=0.065, right=0.985, bottom=0.165, top=0.84, wspace=0.3))
+            if boundary:
+                width *= BOUNDARY_WIDTH
+                margins["left"] /= BOUNDARY_WIDTH
+            self.figure = Figure(figsize=(width, height), dpi=72)
             FigureCanvasAgg(self.figure)
-            self.axes = self.figure.subplots(1, 3)
-            self.figure.subplots_adjust(**(LECTURE["margins"] if lecture else dict(
-                left=0.065, right=0.985, bottom=0.165, top=0.84, wspace=0.3)))
+            if boundary:
+                *self.axes, self.boundary_ax = self.figure.subplots(
+                    1, 4, gridspec_kw={"width_ratios": [1, 1, 1, 0.8]})
+            else:
+                self.axes = self.figure.subplots(1, 3)
+            self.figure.subplots_adjust(**margins)
             self._decorate()
             lines = (dict(linewidth=LECTURE["linewidth"], markersize=LECTURE["markersize"])
                      if lecture else {})
@@ -186,8 +215,13 @@ class LabFigure:
                                          LECTURE["reference_alpha"] if lecture else REFERENCE_ALPHA,
                                          zorder=2, **lines)
             self.current = _RunArtists(self.axes, self.specs, 1.0, zorder=3, **lines)
+            self._epoch_artists()
             self._legends()
         self.n_layers = None
+        self.shown = None         # (current, reference) the figure shows
+        self.epoch = None         # the epoch it shows
+        self.background = None    # the blitting background of the runs shown (see frame)
+        self._grids = {}          # id(outcome) -> BoundaryGrids of the runs drawn lately
 
     def twin(self) -> "LabFigure":
         """A new figure like this one (the background thread draws on its own)."""
@@ -220,6 +254,41 @@ class LabFigure:
             y_label_x, x_label_y = LECTURE["label_coords"] if self.lecture else (-0.155, -0.13)
             ax.xaxis.set_label_coords(0.5, x_label_y)
             ax.yaxis.set_label_coords(y_label_x, 0.5)
+
+    def _epoch_artists(self):
+        """The artists that move with the epoch shown, collected in ``moving`` (drawing order)."""
+        self.moving = []
+        self.epoch_lines = []
+        for ax, spec in zip(self.axes, self.specs):
+            if spec.x == "epoch":
+                line = ax.axvline(np.nan, color="0.25", linestyle=":", linewidth=1.2, zorder=5)
+                self.epoch_lines.append(line)
+                self.moving.append((ax, line))
+            elif any(series.at for series in spec.series) and "(" not in spec.title:
+                ax.title.set_text(self._words(f"{spec.title} (by now)", title=True))
+        for index, (ax, spec) in enumerate(zip(self.axes, self.specs)):
+            for number, series in enumerate(spec.series):
+                if series.at is not None:
+                    self.moving += [(ax, self.reference.lines[index][number]),
+                                    (ax, self.current.lines[index][number])]
+        if self.boundary:
+            ax, spec = self.boundary_ax, panels.BOUNDARY
+            self.boundary_image = ax.imshow(np.zeros((2, 2)), origin="lower", aspect="auto",
+                                            cmap="coolwarm", vmin=0, vmax=1, alpha=0.35,
+                                            interpolation="nearest", extent=(0, 1, 0, 1))
+            self.boundary_points = ax.scatter(np.zeros(0), np.zeros(0), c=np.zeros(0),
+                                              s=12 if self.lecture else 7, cmap="coolwarm",
+                                              vmin=0, vmax=1, edgecolors="none")
+            ax.set_title(self._words(spec.title, title=True), y=1.0)
+            ax.set_xlabel(self._words(spec.xlabel))
+            ax.set_ylabel(spec.ylabel)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            y_label_x, x_label_y = LECTURE["label_coords"] if self.lecture else (-0.155, -0.13)
+            ax.xaxis.set_label_coords(0.5, x_label_y)
+            ax.yaxis.set_label_coords(0.5 * y_label_x, 0.5)
+            self.moving += [(ax, self.boundary_image), (ax, self.boundary_points),
+                            (ax, ax.title)]
 
     def _words(self, text: str, title: bool = False) -> str:
         """A panel's title or axis label; in lecture mode shorter, and long titles on two lines."""
@@ -258,23 +327,27 @@ class LabFigure:
                 entries.append((self.chance, "chance"))
             if self.panel_legends[index] is not None:
                 self.panel_legends[index].remove()
-            self.panel_legends[index] = ax.legend(*zip(*entries), loc=corners[index],
-                                                  fontsize=self.fonts["legend.fontsize"])
+            self.panel_legends[index] = (ax.legend(*zip(*entries), loc=corners[index],
+                                                   fontsize=self.fonts["legend.fontsize"])
+                                         if entries else None)
 
     # --- on every click ---------------------------------------------------
     def draw(self, current, reference, current_label: str = "this run",
              reference_label: str = "reference", current_color: str = FIXED_COLOR,
-             reference_color: str = BROKEN_COLOR, format: str = "png") -> bytes:
-        """Show ``current`` over ``reference`` (``experiments.Outcome`` objects); return the
-        figure as PNG bytes (``format="svg"``: SVG text as UTF-8 bytes, see :meth:`render`)."""
+             reference_color: str = BROKEN_COLOR, format: str = "png",
+             epoch: int | None = None) -> bytes:
+        """Show ``current`` over ``reference`` (``experiments.Outcome`` objects) after ``epoch``
+        epochs (None: the last); return the figure as PNG bytes (``format="svg"``: SVG text
+        as UTF-8 bytes, see :meth:`render`)."""
         self.show(current, reference, current_label, reference_label, current_color,
-                  reference_color)
+                  reference_color, epoch=epoch)
         return self.render(format)
 
     def show(self, current, reference, current_label: str = "this run",
              reference_label: str = "reference", current_color: str = FIXED_COLOR,
-             reference_color: str = BROKEN_COLOR) -> None:
-        """Put both runs into the figure's lines, legends and limits (nothing is rendered)."""
+             reference_color: str = BROKEN_COLOR, epoch: int | None = None) -> None:
+        """Put both runs into the figure's lines, legends and limits, at ``epoch`` (None: the
+        last); nothing is rendered."""
         # Every size is set on the artists themselves (no rc_context): a twin of this figure
         # may be drawing in the background thread at the same time.
         for artists, result, color in ((self.reference, reference, reference_color),
@@ -289,6 +362,93 @@ class LabFigure:
             handle.set_color(color)
         self._set_limits(current, reference)
         self._legend_entries((current, reference))
+        if self.boundary:
+            self._show_data(current)
+        self.shown, self.background = (current, reference), None
+        self.show_epoch(current, reference, epoch)
+
+    def show_epoch(self, current, reference, epoch: int | None = None) -> int:
+        """Move the figure that :meth:`show` filled to ``epoch`` (None: the last): only what
+        depends on the epoch changes (the markers on the epoch axes, the series with ``at``,
+        the decision boundary). Returns the epoch shown; nothing is rendered."""
+        if self.shown is None:
+            raise RuntimeError("show_epoch moves a figure filled by show(); call show first.")
+        last = current.config.epochs
+        epoch = last if epoch is None else int(min(max(epoch, 0), last))
+        for line in self.epoch_lines:
+            line.set_xdata([epoch, epoch])
+        for artists, result in ((self.reference, reference), (self.current, current)):
+            for spec, lines in zip(self.specs, artists.lines):
+                for series, line in zip(spec.series, lines):
+                    if series.at is not None:
+                        line.set_data(*series.at(result, epoch))
+        if self.gradient_row == 0:     # the dashed "now" line: nothing to add at the start
+            for artists in (self.reference, self.current):
+                artists.lines[0][-1].set_visible(epoch > 0 and artists is self.current)
+        if self.boundary:
+            grid, kept = self._grid(current).at(epoch)
+            self.boundary_image.set_data(grid)
+            # In lecture mode on two lines: the panel is narrow for 19 px type.
+            self.boundary_ax.title.set_text(f"{panels.BOUNDARY.title}"
+                                            f"{chr(10) if self.lecture else ' '}(epoch {kept})")
+        self.epoch = epoch
+        return epoch
+
+    def frame(self, current, reference, epoch: int | None = None) -> bytes:
+        """The figure :meth:`show` filled, moved to ``epoch``, as PNG bytes, fast: by blitting.
+
+        The first frame of a run rasterizes everything that does not move with the epoch
+        (at ``FRAME_SCALE`` times the CSS size) and keeps it; every frame is that background
+        with the moving artists drawn over it. Show it at :meth:`css_size`.
+        """
+        self.show_epoch(current, reference, epoch)
+        canvas, dpi = self.figure.canvas, self.figure.dpi
+        self.figure.dpi = 72 * FRAME_SCALE
+        try:
+            if self.background is None:
+                visible = [artist.get_visible() for _, artist in self.moving]
+                for _, artist in self.moving:
+                    artist.set_visible(False)
+                try:
+                    canvas.draw()
+                finally:
+                    for (_, artist), was in zip(self.moving, visible):
+                        artist.set_visible(was)
+                self.background = canvas.copy_from_bbox(self.figure.bbox)
+            canvas.restore_region(self.background)
+            for ax, artist in self.moving:
+                if artist.get_visible():
+                    ax.draw_artist(artist)
+            buffer = io.BytesIO()
+            Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw",
+                             "RGBA", 0, 1).save(buffer, format="png", compress_level=1)
+        finally:
+            self.figure.dpi = dpi
+        return buffer.getvalue()
+
+    def css_size(self) -> tuple[int, int]:
+        """The figure's size in CSS pixels, as the SVG shows it (width, height)."""
+        width, height = self.figure.get_size_inches() * 72
+        return int(round(width)), int(round(height))
+
+    def _grid(self, result) -> BoundaryGrids:
+        grids = self._grids.get(id(result))
+        if grids is None or grids.history is not result.history:
+            if len(self._grids) >= 8:
+                self._grids.pop(next(iter(self._grids)))     # forget the oldest run
+            grids = self._grids[id(result)] = BoundaryGrids(result)
+        return grids
+
+    def _show_data(self, current) -> None:
+        grids = self._grid(current)
+        classes = max(int(grids.y.max()), 1)
+        self.boundary_image.set_extent(grids.extent)
+        self.boundary_image.set_clim(0, classes)
+        self.boundary_points.set_offsets(grids.X[:, :2])
+        self.boundary_points.set_array(grids.y)
+        self.boundary_points.set_clim(0, classes)
+        self.boundary_ax.set_xlim(grids.extent[0], grids.extent[1])
+        self.boundary_ax.set_ylim(grids.extent[2], grids.extent[3])
 
     def render(self, format: str = "png") -> bytes:
         """The figure as it stands: PNG bytes, or (``"svg"``) SVG as UTF-8 bytes.
@@ -321,8 +481,14 @@ class LabFigure:
             else:
                 ax.set_xlim(0, last_epoch)
             if spec.log:
+                # Moving series: limits that hold for every epoch a lab can show, so the
+                # axes stay still while it plays.
+                frames = [series.at(run, epoch) for series in spec.series if series.at
+                          for run in (current, reference)
+                          for epoch in frame_epochs(run.config.epochs)]
                 ax.set_ylim(*decades(np.concatenate(
-                    [np.asarray(line.get_ydata(), dtype=float) for line in lines[0] + lines[1]])))
+                    [np.asarray(line.get_ydata(), dtype=float) for line in lines[0] + lines[1]]
+                    + [np.asarray(y, dtype=float) for _, y in frames])))
             if spec.chance:
                 classes = max(h.n_classes for h in histories) or 2
                 self.chance.set_ydata([1.0 / classes] * 2)

@@ -4,9 +4,12 @@ Each function here returns a :class:`Lab` for one lesson's failure case, plus
 ``playground()`` with every knob. A lab shows as the last expression of a
 notebook cell. It holds:
 
-- ``controls``: a dict of the widgets that change the experiment;
-- ``status``: a one-line HTML summary of the numbers that matter;
-- ``output``: an ``ipywidgets.Output`` holding the current figure as a PNG;
+- ``controls``: a dict of the widgets that change the experiment, plus ``"epoch"``
+  (the epoch shown) and ``"play"`` (an ``ipywidgets.Play`` linked to it), which
+  replay the run without retraining;
+- ``status``: a one-line HTML summary of the numbers that matter, and the epoch shown;
+- ``output``: an ``ipywidgets.Output`` holding the current figure: SVG after a click,
+  PNG frames of the same CSS size while the epoch is scrubbed or played;
 - ``history`` (and ``outcome``): the run behind the current figure.
 
 Every lab takes ``lecture=True`` for a projector (lecture mode): the controls, the
@@ -42,6 +45,14 @@ from .experiments import LEARNING_RATES, Experiment, Outcome
 
 # Figures kept per lab for revisited settings (SVG, 50 to 200 kB each).
 FIGURE_CACHE_SIZE = 64
+# Epoch frames kept per lab (PNG, about 100 kB each): replaying a run draws nothing twice.
+FRAME_CACHE_SIZE = 128
+# The controls that only choose what to show of a run (they never retrain).
+VIEW_CONTROLS = ("epoch", "play")
+# Milliseconds between frames when playing. The browser sends a widget's next value
+# only once the kernel has finished with the last one, so a slow frame is skipped,
+# never queued.
+PLAY_INTERVAL_MS = 150
 # NNLAB_CLICK_LOG=<file>: every update appends one JSON line of its timings (benchmarks/).
 CLICK_LOG = os.environ.get("NNLAB_CLICK_LOG")
 
@@ -79,9 +90,9 @@ LECTURE_CSS = """<style>
   width: 100%; height: auto;
   max-width: calc((100vh - var(--nnlab-controls) * var(--nnlab-font)) * 1200 / 440);
 }
-.nnlab-lecture-rows-1 { --nnlab-controls: 10.5; }
-.nnlab-lecture-rows-2 { --nnlab-controls: 12.5; }
-.nnlab-lecture-rows-3 { --nnlab-controls: 13.5; }
+.nnlab-lecture-rows-1 { --nnlab-controls: 12.5; }
+.nnlab-lecture-rows-2 { --nnlab-controls: 14.5; }
+.nnlab-lecture-rows-3 { --nnlab-controls: 15.5; }
 </style>"""
 LECTURE_KNOBS_PER_ROW = 4
 
@@ -147,14 +158,15 @@ class Lab:
     def __init__(self, title: str, presets: dict, knobs: dict, summarize: Callable,
                  reference_for: Callable[[str], str] | None = None, statistic: str = "grad_norms",
                  third: str = "accuracy", broken_presets=("broken",), lecture: bool = False,
-                 gradient_at: str = "start"):
+                 gradient_at: str = "start", boundary: bool = False):
         self.title = title
         self.presets = presets
         self.knobs = knobs
         self.summarize = summarize
         self.reference_for = reference_for
         self.broken_presets = set(broken_presets)
-        self.figure = LabFigure(statistic, third, lecture=lecture, gradient_at=gradient_at)
+        self.figure = LabFigure(statistic, third, lecture=lecture, gradient_at=gradient_at,
+                                boundary=boundary)
         labels = [(label, key) for key, (label, _) in presets.items()] + [(CUSTOM, CUSTOM)]
         self.base = next(iter(presets))     # the preset the knobs apply to
         self.preset = widgets.ToggleButtons(options=labels, value=self.base,
@@ -162,7 +174,14 @@ class Lab:
                                             tooltips=[*(f"set every knob to {label}"
                                                         for label, _ in labels[:-1]),
                                                       "the knobs match no preset"])
-        self.controls = {"preset": self.preset, **{name: knob.widget for name, knob in knobs.items()}}
+        # The epoch shown: scrubbing redraws at once (no retraining), so it updates while dragged.
+        self.epoch = widgets.IntSlider(value=0, min=0, max=1, description="epoch",
+                                       continuous_update=True)
+        self.play = widgets.Play(value=0, min=0, max=1, interval=PLAY_INTERVAL_MS,
+                                 description="play", show_repeat=False)
+        widgets.link((self.play, "value"), (self.epoch, "value"))
+        self.controls = {"preset": self.preset, **{name: knob.widget for name, knob in knobs.items()},
+                         "epoch": self.epoch, "play": self.play}
         self.status = widgets.HTML(value="")
         self.status.add_class("nnlab-status")
         self.output = widgets.Output()
@@ -171,15 +190,18 @@ class Lab:
                                 layout=widgets.Layout(flex_flow="row wrap"))
         if len(presets) == 1:
             self.preset.layout.display = "none"     # nothing to choose between
-        self.widget = _lab_box([header, self.preset, knob_row, self.status, self.output],
-                               lecture, len(knobs))
+        epoch_row = widgets.HBox([self.play, self.epoch])
+        self.widget = _lab_box([header, self.preset, knob_row, epoch_row, self.status,
+                                self.output], lecture, len(knobs))
         self.widget.add_class("nnlab-lab")
         self.history = None
         self.outcome: Outcome | None = None
         self.reference: Outcome | None = None
         self._holding = False
         self.timings = {"train": 0.0, "draw": 0.0}
-        self._png = None         # set when the figure shown came from the cache (see png())
+        self._drawn = None       # figure_key (without the epoch) of the runs self.figure holds
+        self._summary = ""
+        self._frames: OrderedDict = OrderedDict()      # epoch frames (PNG) of the runs seen lately
         self._updates = 0
         self._lock = threading.Lock()      # the figure cache is shared with the background thread
         self._shown: set = set()           # figures the learner has seen (the rest are fresh)
@@ -190,6 +212,7 @@ class Lab:
         self.preset.observe(self._on_preset, names="value")
         for knob in knobs.values():
             knob.widget.observe(self._on_knob, names="value")
+        self.epoch.observe(self._on_epoch, names="value")
         # The browser counts the views it shows: the first one means a learner is looking,
         # and the runs one click away start training in the background (see speculate).
         self.output._view_count = 0
@@ -279,6 +302,20 @@ class Lab:
             self._show_preset()
             self.update()
 
+    def _on_epoch(self, change):
+        if not self._holding and self.outcome is not None:
+            self.show_epoch(change["new"])
+
+    def _set_epochs(self, epochs: int) -> None:
+        """Range the epoch slider and the play button over this run's epochs, at the last."""
+        step = experiments.frame_step(epochs)
+        with self._hold():
+            for widget in (self.epoch, self.play):
+                widget.value = min(widget.value, epochs)
+                widget.max = epochs
+                widget.step = step
+                widget.value = epochs
+
     def _on_shown(self, change):
         if change["new"] and speculate.ENABLED:
             if self._twin is None:
@@ -328,11 +365,13 @@ class Lab:
     def _task_key(self, preset, values) -> tuple:
         return (id(self), preset, tuple(values.items()))
 
-    def figure_key(self, current, reference, preset=None, values=None) -> tuple:
-        """What the figure depends on, for the figure cache: the two configurations and the
-        preset (its labels and colours), for ``preset`` and knob ``values`` (default: the
-        widgets' now). A control that changes the drawing but not the runs belongs here."""
-        return (current, reference, self.base if preset is None else preset)
+    def figure_key(self, current, reference, preset=None, values=None, epoch=None) -> tuple:
+        """What the figure depends on, for the figure cache: the two configurations, the
+        preset (its labels and colours) and the epoch shown, for ``preset`` and knob
+        ``values`` (default: the widgets' now) and ``epoch`` (default: the last, which a
+        click shows). A control that changes the drawing but not the runs belongs here."""
+        return (current, reference, self.base if preset is None else preset,
+                current.epochs if epoch is None else int(epoch))
 
     def _prepare(self, preset, values) -> None:
         """In the background: train the runs of ``preset`` with knob ``values`` and draw their
@@ -383,7 +422,8 @@ class Lab:
             return
         trained = time.perf_counter()
         self.outcome, self.reference, self.history = current, reference, current.history
-        preset = self.base
+        self._summary = self.summarize(current, reference)
+        self._set_epochs(current.config.epochs)      # a new run is shown at its last epoch
         key = self.figure_key(current.config, reference.config)
         with self._lock:
             svg = self._figures.get(key)
@@ -391,23 +431,18 @@ class Lab:
         drawn = rendered = trained
         if svg is None:
             self.figure.show(current, reference, *self._labels())
+            self._drawn = key[:-1]
             drawn = time.perf_counter()
             svg = self.figure.render("svg").decode()
             rendered = time.perf_counter()
-            self._png = None
-        else:
-            self._png = key
         self._remember(key, svg)
         if len(self._shown) > 4096:
             self._shown.clear()
         self._shown.add(key)
         # One message replaces the figure (clearing first would send two, and flicker); the
         # count makes every update a change, even to a figure that looks the same.
-        self._updates += 1
-        self.output.outputs = ({"output_type": "display_data",
-                                "metadata": {"nnlab_update": self._updates},
-                                "data": {"image/svg+xml": svg, "text/plain": "<the lab figure>"}},)
-        self.status.value = self.summarize(current, reference)
+        self._send({"image/svg+xml": svg})
+        self.status.value = f"{self._summary} · {self._epoch_text(self.epoch.value)}"
         self.timings = {"train": trained - started, "draw": drawn - trained,
                         "render": rendered - drawn, "total": time.perf_counter() - started}
         if CLICK_LOG:
@@ -420,11 +455,66 @@ class Lab:
         with open(CLICK_LOG, "a") as log:
             log.write(json.dumps(entry) + "\n")
 
+    def _send(self, data: dict) -> None:
+        """Replace the figure in one message (clearing first would send two, and flicker); the
+        count makes every update a change, even to a figure that looks the same."""
+        self._updates += 1
+        metadata = {"nnlab_update": self._updates}
+        if "image/png" in data:          # a frame: shown at the SVG's CSS size
+            width, height = self.figure.css_size()
+            metadata["image/png"] = {"width": width, "height": height}
+        self.output.outputs = ({"output_type": "display_data", "metadata": metadata,
+                                "data": {**data, "text/plain": "<the lab figure>"}},)
+
+    def show_epoch(self, epoch: int) -> None:
+        """Show the current run after ``epoch`` epochs (no retraining): the click's SVG at the
+        last epoch when it is cached, else a PNG frame made by blitting (``LabFigure.frame``).
+        ``timings`` then says how long it took."""
+        started = time.perf_counter()
+        current, reference = self.outcome, self.reference
+        last = current.config.epochs
+        epoch = int(min(max(epoch, 0), last))
+        key = self.figure_key(current.config, reference.config, epoch=epoch)
+        with self._lock:
+            svg = self._figures.get(key) if epoch == last else None
+        if svg is not None:
+            self._send({"image/svg+xml": svg})
+        else:
+            png = self._frames.get(key)
+            if png is None:
+                if self._drawn != key[:-1]:      # the figure holds other runs: fill it again
+                    self.figure.show(current, reference, *self._labels(), epoch=epoch)
+                    self._drawn = key[:-1]
+                png = self.figure.frame(current, reference, epoch)
+                self._frames[key] = png
+                while len(self._frames) > FRAME_CACHE_SIZE:
+                    self._frames.popitem(last=False)     # forget the oldest frame
+            self._frames.move_to_end(key)
+            self._send({"image/png": base64.b64encode(png).decode()})
+        self.status.value = f"{self._summary} · {self._epoch_text(epoch)}"
+        total = time.perf_counter() - started
+        self.timings = {"train": 0.0, "draw": total, "render": 0.0, "total": total}
+
+    def _epoch_text(self, epoch: int) -> str:
+        last = self.outcome.config.epochs
+        history = self.history
+        if epoch == 0:
+            shown = f"showing <b>epoch 0</b> of {last} (before training)"
+        else:
+            shown = f"showing <b>epoch {epoch}</b> of {last}"
+        if history.diverged and epoch > history.epochs:
+            shown += f" (the run stopped in epoch {history.epochs + 1}: its last step)"
+        return shown
+
     def png(self) -> bytes:
-        """The current figure as a PNG (the static fallback: a viewer without widgets, `make html`)."""
-        if self._png is not None:        # the figure shown came from the cache: draw it again
+        """The current figure at the last epoch as a PNG (the static fallback: a viewer
+        without widgets, `make html`)."""
+        key = self.figure_key(self.outcome.config, self.reference.config)
+        if self._drawn != key[:-1]:      # the figure shown came from the cache: draw it again
             self.figure.show(self.outcome, self.reference, *self._labels())
-            self._png = None
+            self._drawn = key[:-1]
+        else:
+            self.figure.show_epoch(self.outcome, self.reference)
         return self.figure.render("png")
 
     def _labels(self, preset=None, values=None):
@@ -676,4 +766,5 @@ def playground(lecture: bool = False) -> Lab:
              "seed": _seed_knob()}
     # The depth knob is shared so the reference keeps its default width: write width after depth.
     return Lab("Playground", {"default": ("default network", PLAYGROUND_DEFAULT)}, knobs,
-               summarize, None, third="accuracy", broken_presets=(), lecture=lecture)
+               summarize, None, third="accuracy", broken_presets=(), lecture=lecture,
+               boundary=True)

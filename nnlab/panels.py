@@ -8,6 +8,11 @@ line style, so the two renderers cannot disagree about what a panel means.
 
 A run is an ``experiments.Outcome`` or a bare ``History`` (the weight-change
 panel needs an Outcome). This module imports no plotting library.
+
+A lab also plays a run through its epochs: a series that changes with the
+epoch shown has ``at(run, epoch)`` beside ``data(run)`` (which is its view at the
+last epoch, the one static figures show), and a panel with an epoch axis gets a
+marker at the epoch shown.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from . import metrics
+from .experiments import step_at_epoch, weight_change_at
 
 STATISTICS = {
     "grad_norms": "‖dL/dW‖ (weight gradient norm)",
@@ -109,6 +115,8 @@ class Series:
     or a function of the History); its ``alpha`` is relative to the run's.
     ``label(history)`` names the line in a per-run legend (None: not in it);
     ``legend`` names it in a legend shared by several runs (if ``shared_legend``).
+    ``at(run, epoch) -> (x, y)`` is the series after ``epoch`` epochs, for a figure
+    that plays a run (None: the series is the same at every epoch).
     """
 
     legend: str
@@ -116,6 +124,7 @@ class Series:
     style: object = None
     label: Callable | None = None
     shared_legend: bool = True
+    at: Callable | None = None
 
     def style_for(self, history) -> dict:
         style = self.style(history) if callable(self.style) else self.style
@@ -129,7 +138,8 @@ class Series:
 class Panel:
     """A panel: title, axis labels and scale, and the series it draws from each run.
 
-    ``x`` is ``"layer"`` (one tick per Dense layer) or ``"epoch"``; ``ylim`` is
+    ``x`` is ``"layer"`` (one tick per Dense layer), ``"epoch"``, or ``"plane"`` (the
+    input plane of the decision boundary, drawn as an image: no series); ``ylim`` is
     fixed limits, or None for limits that fit the data (whole decades on a log
     axis); ``chance`` draws the accuracy of guessing; ``marks_divergence``
     marks the step where a run blew up.
@@ -151,8 +161,14 @@ class Panel:
         return self.xlabel + (self.smoothed_note if long else "")
 
 
-def gradient_panel(statistic: str = "grad_norms", step: int = 0, when: str | None = None) -> Panel:
-    """Gradient magnitude of each Dense layer at one step (0: initialisation, -1: the last)."""
+def gradient_panel(statistic: str = "grad_norms", step: int = 0, when: str | None = None,
+                   moving: bool = False) -> Panel:
+    """Gradient magnitude of each Dense layer at one step (0: initialisation, -1: the last).
+
+    ``moving=True``, for a figure that plays a run: with ``step=-1`` the line shows the
+    gradient after the epoch shown; with ``step=0`` the line at initialisation stays and a
+    dashed one (``"now"``) shows the gradient after the epoch shown.
+    """
 
     def data(run):
         rows = getattr(history_of(run), statistic)
@@ -162,9 +178,24 @@ def gradient_panel(statistic: str = "grad_norms", step: int = 0, when: str | Non
         row = min(step, rows.shape[0] - 1) if step >= 0 else step
         return layers, safe_log_values(rows[row])
 
+    def at(run, epoch):
+        history = history_of(run)
+        rows = getattr(history, statistic)
+        layers = np.arange(1, rows.shape[1] + 1)
+        if rows.shape[0] == 0:
+            return layers, np.full(len(layers), np.nan)
+        return layers, safe_log_values(rows[step_at_epoch(history, epoch)])
+
     title = "Gradient magnitude per layer" + (f" ({when})" if when else "")
-    return Panel(title, LAYER_AXIS, STATISTICS.get(statistic, statistic),
-                 (Series("gradient", data, {"marker": "o"}),), x="layer", log=True)
+    series = (Series("gradient", data, {"marker": "o"}, at=at if moving and step != 0 else None,
+                     shared_legend=not moving),)
+    if moving and step == 0:
+        last = lambda run: at(run, history_of(run).epochs)
+        series += (Series("now", last, {"marker": "o", "linestyle": "--",
+                                        "markerfacecolor": "none"}, at=at,
+                          shared_legend=False),)     # the panel's title says which is which
+    return Panel(title, LAYER_AXIS, STATISTICS.get(statistic, statistic), series, x="layer",
+                 log=True)
 
 
 def _step_loss_style(history) -> dict:
@@ -210,10 +241,23 @@ def _mean_dead(run):
 DEAD = Panel("Dead ReLU units (per epoch)", "epoch", "dead hidden units (fraction)",
              (Series("dead units", _mean_dead),), ylim=(-0.02, 1.02))
 
+
+def _weight_change_at(run, epoch):
+    change = weight_change_at(run, epoch)
+    return _epochs_of(change), safe_log_values(change)
+
+
 WEIGHT_CHANGE = Panel("How far each layer moved", LAYER_AXIS, "‖W_end − W_start‖ / ‖W_start‖", (
     Series("weight change", lambda run: (_epochs_of(run.weight_change),
-                                         safe_log_values(run.weight_change)), {"marker": "s"}),
+                                         safe_log_values(run.weight_change)), {"marker": "s"},
+           at=_weight_change_at),
 ), x="layer", log=True)
+
+# TensorFlow Playground's picture: the predicted class over the input plane, the data on
+# top (drawn by ``labfigure`` from ``boundary.BoundaryGrids``; the coordinates are left
+# unlabelled: the shape of the regions is the point).
+BOUNDARY = Panel("Decision boundary", "feature 1 (shade: prediction)", "feature 2",
+                 (), x="plane")
 
 THIRD = {"accuracy": ACCURACY, "dead": DEAD, "weight_change": WEIGHT_CHANGE}
 

@@ -5,8 +5,10 @@ each, too slow for a click. ``make runs`` (``python -m nnlab.runstore``) trains
 them once and writes them to ``nnlab/lab_runs.npz`` (compressed, about 1 MB);
 ``experiments.outcome`` then reads a stored run instead of training it. A stored
 run is the run itself: its History bit for bit, its final weights (the model is
-rebuilt from them), its measurements; ``tests/test_runstore.py`` trains a sample
-again and compares. Settings not in the store are trained as before.
+rebuilt from them), its measurements, and the parameters it kept at the epochs
+the lab plays (``History.snapshots``); its run record (``History.run``) is
+described again from the configuration. ``tests/test_runstore.py`` trains a
+sample again and compares. Settings not in the store are trained as before.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import numpy as np
 
 PATH = Path(__file__).with_name("lab_runs.npz")
 _ARRAYS = ("step_loss", "global_grad_norm", "grad_norms", "bias_grad_norms", "update_ratios",
-           "activation_mean", "activation_std", "dead_fraction")
+           "activation_mean", "activation_std", "dead_fraction", "epoch_dead_fraction",
+           "telemetry_steps", "snapshot_epochs", "snapshots")
 _LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
 _SCALARS = ("layer_names", "activation_names", "relu_names", "diverged_at", "diverged_loss",
-            "message", "steps_per_epoch", "epochs", "n_classes", "lr")
+            "interrupted", "message", "steps_per_epoch", "epochs", "n_classes", "lr",
+            "snapshot_layout")
 _index = None
 
 
@@ -96,6 +100,9 @@ def load(config, path: Path = PATH):
     number = _load_index(path).get(key(config))
     if number is None:
         return None
+    from .engine.losses import SoftmaxCrossEntropy
+    from .engine.optim import SGD
+    from .engine.runinfo import describe_run
     from .engine.telemetry import dead_units
     from .engine.training import History
     from .experiments import Outcome
@@ -106,8 +113,14 @@ def load(config, path: Path = PATH):
     history = History(**{name: data[name] for name in _ARRAYS},
                       **{name: data[name].tolist() for name in _LISTS},
                       **{name: meta[name] for name in _SCALARS})
+    history.snapshot_layout = [(name, tuple(shape)) for name, shape in history.snapshot_layout]
     (X, y), _ = config.data()
     model = config.build(X.shape[1], int(y.max()) + 1)
+    history.run = describe_run(model, X.astype(model.dtype), y,
+                               batch_size=config.batch_size,
+                               optimizer=SGD(config.lr, momentum=config.momentum,
+                                             clip_norm=config.clip_norm),
+                               loss=SoftmaxCrossEntropy())
     for index, layer in enumerate(model.layers):
         for name in layer.params:
             layer.params[name][...] = data[f"param.{index}.{name}"]

@@ -68,7 +68,8 @@ def test_telemetry_labs_import_and_memory_sections(quick_run):
         assert isinstance(row["overhead"], float)
     (lab,) = results["labs"]["rows"]
     assert lab["clicks"] > 0 and len(lab["records"]) == lab["clicks"]
-    for key in ("median_ms", "p95_ms", "median_train_ms", "median_draw_ms", "build_s"):
+    for key in ("median_ms", "p95_ms", "median_train_ms", "median_draw_ms", "build_s",
+                "epoch_median_ms", "epoch_p95_ms"):
         assert isinstance(lab[key], float)
     assert 0.0 <= lab["cache_hit_fraction"] <= 1.0
     assert lab["without_new_figure"] == 0, "every click should put a new figure in the output"
@@ -98,6 +99,7 @@ def test_a_learners_kernel_runs_lesson_code_without_magics(tmp_path):
 def test_targets_and_markdown(quick_run):
     _, results, markdown = quick_run
     names = [check["target"] for check in results["targets"]]
+    assert any(name.endswith("median epoch redraw (playing)") for name in names)
     assert not any(name.startswith("browser") for name in names), "--quick skips the browser"
     assert any(name.startswith("engine ") for name in names)
     assert any(name.startswith("telemetry ") for name in names)
@@ -106,7 +108,7 @@ def test_targets_and_markdown(quick_run):
         assert check["pass"] in (True, False, None)
     assert results["machine"]["cpu"] in markdown
     for title in ("**Targets**", "**Engine: training steps", "**Engine end to end",
-                  "**Labs in the kernel alone", "**Memory:"):
+                  "**Labs in the kernel alone", "**Labs: epoch redraw", "**Memory:"):
         assert title in markdown
 
 

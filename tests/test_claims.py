@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnlab import exercises, experiments, labs, metrics
+from nnlab import exercises, experiments, labs, metrics, panels
 from nnlab.experiments import CASES, epochs_to_accuracy, generalization_gap, hidden_dead_fraction
 
 OTHER_SEEDS = (1, 2, 3, 4, 5)
@@ -133,6 +133,46 @@ def test_standardized_inputs_train_where_raw_ones_stall():
 
 
 # --- the machinery --------------------------------------------------------
+
+# --- pressing play: what the lessons invite the learner to watch ----------
+# The same numbers the lab draws at each epoch it can show (panels' Series.at).
+
+def at_every_frame(result, numbers):
+    """``numbers(result, epoch)`` for every epoch the lab can show (epoch 0 excluded)."""
+    return [numbers(result, epoch) for epoch in experiments.frame_epochs(result.config.epochs)[1:]]
+
+
+def ratio_now(result, epoch):
+    """First/last layer gradient of the dashed "now" line of the lab's left panel."""
+    now = panels.gradient_panel("grad_norms", 0, moving=True).series[1]     # both labs draw it
+    _, values = now.at(result, epoch)
+    return values[0] / values[-1]
+
+
+def test_playing_the_vanishing_run_the_first_layer_never_catches_up():
+    def claim(broken):
+        moved = at_every_frame(broken, experiments.weight_change_at)
+        return (max(at_every_frame(broken, ratio_now)) <= 1e-2
+                and all(change[-1] >= 10 * change[0] for change in moved))
+    holds_across_seeds(claim, CASES["vanishing"].broken)
+
+
+def test_playing_the_dead_relu_run_units_die_in_the_first_epoch_and_stay_dead():
+    def claim(broken):
+        # The panel's value per epoch: units that output 0 on every example of that epoch.
+        # Epoch 1 began with live units, so the units that died in it count from epoch 2.
+        _, dead = panels.DEAD.series[0].data(broken)
+        return dead[1:].min() >= 0.4
+    holds_across_seeds(claim, CASES["dead_relu"].broken)
+
+
+def test_playing_the_stuck_run_batchnorm_keeps_the_profile_flat_at_every_epoch():
+    def claim(stuck, unstuck):
+        return (max(at_every_frame(stuck, ratio_now)) <= 1 / 50
+                and all(1 / 30 <= r <= 30 for r in at_every_frame(unstuck, ratio_now)))
+    case = CASES["batchnorm"]
+    holds_across_seeds(claim, case.configs["stuck"], case.configs["unstuck"])
+
 
 def test_a_configuration_runs_once_and_is_then_served_from_the_cache():
     config = CASES["vanishing"].fixed.replace(epochs=2, seed=42)

@@ -84,7 +84,10 @@ def assert_consistent(lab, name, action):
     assert lab.outcome.config == config, f"{name}: the figure shows another run {after}"
     assert lab.reference.config == lab.reference_config()
     assert next(reversed(lab._figures))[:2] == (config, lab.reference.config)
-    assert lab.status.value == lab.summarize(lab.outcome, lab.reference)
+    epochs = lab.outcome.config.epochs      # a new run is shown at its last epoch
+    assert lab.controls["epoch"].value == epochs
+    assert lab.status.value == (f"{lab.summarize(lab.outcome, lab.reference)} · "
+                                f"{lab._epoch_text(epochs)}"), f"{name}: status {after}"
     legend = legend_of(lab)
     assert legend == lab.reference_label(), f"{name}: the figure's reference legend is stale {after}"
     _, reference_preset = lab.presets[lab.reference_key()]

@@ -9,6 +9,8 @@ import base64
 import re
 import time
 
+import ipywidgets as widgets
+import numpy as np
 import pytest
 
 from nnlab import experiments, labs
@@ -21,6 +23,14 @@ def figure_of(lab) -> str:
     outputs = lab.output.outputs
     assert len(outputs) == 1, "the lab's output should hold exactly one figure"
     return outputs[0]["data"]["image/svg+xml"]
+
+
+def shown_of(lab) -> str:
+    """The image the lab's output shows: the click's SVG, or a PNG frame (base64) while playing."""
+    outputs = lab.output.outputs
+    assert len(outputs) == 1, "the lab's output should hold exactly one figure"
+    data = outputs[0]["data"]
+    return data.get("image/svg+xml") or data["image/png"]
 
 
 def values_of(widget):
@@ -51,12 +61,14 @@ def test_a_lab_shows_a_figure_a_status_line_and_its_history(lab):
 
 def test_sliders_only_retrain_when_released(lab):
     for name, widget in lab.controls.items():
-        if hasattr(widget, "continuous_update"):
+        if hasattr(widget, "continuous_update") and name not in labs.VIEW_CONTROLS:
             assert widget.continuous_update is False, f"{name} retrains while being dragged"
 
 
 def test_every_control_through_every_value_changes_history_and_figure(lab):
     for name, widget in lab.controls.items():
+        if name in labs.VIEW_CONTROLS:
+            continue       # they replay the run: see the epoch tests below
         original = widget.value
         for value in values_of(widget):
             if value == widget.value:
@@ -69,6 +81,82 @@ def test_every_control_through_every_value_changes_history_and_figure(lab):
             assert figure_of(lab) != before_figure, f"{name}={value!r} did not redraw the figure"
             assert lab.status.value
         widget.value = original
+
+
+# --- playing a run through its epochs ---------------------------------------
+
+def test_a_lab_opens_at_the_last_epoch_and_says_so(lab):
+    epochs = lab.outcome.config.epochs
+    assert lab.controls["epoch"].value == lab.controls["epoch"].max == epochs
+    assert f"epoch {epochs} of {epochs}" in lab.status_text()
+    assert f"epoch {epochs} of {epochs}" in repr(lab)      # the text fallback (nbval, make html)
+
+
+def test_moving_the_epoch_redraws_without_retraining_and_the_status_names_it(lab):
+    epoch = lab.controls["epoch"]
+    history, last = lab.history, epoch.max
+    shown = {}
+    for value in sorted({0, epoch.step, last // 2 - (last // 2) % epoch.step, last}):
+        epoch.value = value
+        assert lab.history is history, f"epoch {value} retrained the run"
+        assert lab.timings["train"] == 0.0
+        assert f"epoch {value} of {last}" in lab.status_text()
+        shown[value] = shown_of(lab)
+    assert len(set(shown.values())) == len(shown), "some epochs drew the same figure"
+    epoch.value = last
+
+
+def test_the_play_button_is_linked_to_the_epoch(lab):
+    play, epoch = lab.controls["play"], lab.controls["epoch"]
+    assert isinstance(play, widgets.Play)
+    assert (play.min, play.max, play.step) == (epoch.min, epoch.max, epoch.step)
+    play.value = epoch.step
+    assert epoch.value == epoch.step and f"epoch {epoch.step} of" in lab.status_text()
+    play.value = play.max
+    assert epoch.value == epoch.max
+
+
+def test_a_lab_plays_at_most_a_few_dozen_frames_ending_at_the_last_epoch():
+    lab = labs.dropout()        # 1000 epochs
+    epoch = lab.controls["epoch"]
+    frames = range(epoch.min, epoch.max + 1, epoch.step)
+    assert len(frames) <= experiments.MOST_FRAMES + 1 and frames[-1] == 1000
+    assert list(lab.history.snapshot_epochs) == list(frames)
+
+
+def test_changing_the_run_keeps_the_epoch_range_in_step():
+    lab = labs.playground()
+    lab.controls["epochs"].value = 100
+    epoch, play = lab.controls["epoch"], lab.controls["play"]
+    assert epoch.max == play.max == 100 and epoch.value == 100
+    assert epoch.step == play.step == experiments.frame_step(100)
+    lab.controls["epoch"].value = 50
+    lab.controls["epochs"].value = 10
+    assert epoch.max == epoch.value == 10 and "epoch 10 of 10" in lab.status_text()
+
+
+def test_the_playground_draws_the_decision_boundary_as_it_forms():
+    lab = labs.playground()
+    history = lab.history
+    assert history.loss[0] > 2 * history.loss[-1], "a run whose loss changes"
+    grids = lab.figure._grid(lab.outcome)
+    early, late = grids.at(1)[0], grids.at(history.epochs)[0]
+    assert (early != late).mean() > 0.05, "the predicted regions should change as it trains"
+    # The last epoch's regions are the trained model's own predictions (from float32 copies
+    # of its parameters: a pixel on the boundary may differ).
+    assert np.mean(late.ravel() == lab.outcome.model.predict(grids.points)) >= 0.99
+    lab.controls["epoch"].value = 1
+    first = shown_of(lab)
+    lab.controls["epoch"].value = history.epochs
+    assert shown_of(lab) != first
+    assert "Decision boundary (epoch" in lab.figure.boundary_ax.get_title()
+
+
+def test_a_diverged_run_can_still_be_played():
+    lab = labs.exploding()
+    assert lab.history.diverged
+    lab.controls["epoch"].value = 10
+    assert "epoch 10 of 30" in lab.status_text() and "stopped" in lab.status_text()
 
 
 def test_lecture_mode_draws_a_larger_figure_with_projector_type():

@@ -14,6 +14,7 @@ from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .models import Sequential
 from .optim import SGD, StepRecord
 from .runinfo import RunInfo, describe_run
+from .snapshots import Snapshots, unpack
 from .telemetry import TELEMETRY_BUDGET, Recorder, row_bytes
 
 # A loss that grows this many times above where it started (or above 1, whichever
@@ -61,6 +62,10 @@ class History:
     layer's type and settings, the optimizer's settings, batch size, dtype,
     loss, the class counts of the training labels (or the targets' variance)
     and whether the inputs looked standardized. None for a History built by hand.
+
+    With ``train(..., snapshot_epochs=...)``: ``snapshot_epochs`` (the epochs whose
+    parameters were kept, 0 = before training), ``snapshots`` (one row per such
+    epoch) and ``snapshot_layout``; read them with :meth:`parameters_at`.
     """
 
     loss: list = field(default_factory=list)
@@ -89,6 +94,9 @@ class History:
     n_classes: int = 0
     lr: float = float("nan")
     run: RunInfo | None = None
+    snapshot_epochs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    snapshots: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    snapshot_layout: list = field(default_factory=list)
 
     @property
     def steps(self) -> int:
@@ -105,6 +113,18 @@ class History:
             return float("nan")
         first, last = rows[step, 0], rows[step, -1]
         return float(first / last) if last > 0 else float("inf")
+
+    def parameters_at(self, epoch: int) -> dict:
+        """The model's parameters (and BatchNorm running statistics) after ``epoch`` epochs,
+        as {"dense1.W": array, ...} (in float32); epoch 0 is before training. Only the epochs
+        in ``snapshot_epochs`` were kept (see ``train(..., snapshot_epochs=...)``)."""
+        stored = [int(e) for e in self.snapshot_epochs]
+        if epoch not in stored:
+            kept = ", ".join(map(str, stored)) if stored else (
+                "none: pass snapshot_epochs= to train to keep some")
+            raise ValueError(f"parameters_at: epoch {epoch!r} was not kept; the epochs kept "
+                             f"are {kept}.")
+        return unpack(self.snapshots[stored.index(epoch)], self.snapshot_layout)
 
     def same_as(self, other: "History") -> bool:
         """True when every number of both runs is identical, bit for bit."""
@@ -290,11 +310,12 @@ class _Run:
     step: int = 0                          # steps taken (and recorded) so far
     blowup_level: float | None = None
     epoch_totals: tuple = (0.0, 0, 0)      # loss sum, correct, examples of the last epoch
+    snapshots: Snapshots | None = None     # the parameters kept at chosen epochs
 
 
 def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int = 32,
           lr: float | None = None, optimizer=None, loss=None, val=None, seed=0,
-          progress: bool = False, telemetry: bool = True) -> History:
+          progress: bool = False, telemetry: bool = True, snapshot_epochs=None) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batch gradient descent; return its History.
 
     Each step: forward a shuffled batch in training mode, compute the loss,
@@ -307,6 +328,9 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     (mean squared error otherwise); ``val=(X_val, y_val)`` adds per-epoch
     validation metrics. If the loss becomes non-finite or blows up, training
     stops at that step, and ``diverged_at`` and ``message`` say so.
+    ``snapshot_epochs`` (e.g. ``range(0, epochs + 1, 5)``) keeps the parameters after
+    those epochs (0 = before training), within a memory budget (``engine.snapshots``),
+    for ``History.parameters_at``.
 
     Interrupting (Kernel > Interrupt, Ctrl-C) stops training at once and raises
     :class:`TrainingInterrupted`, a KeyboardInterrupt, so a loop of runs stops
@@ -319,7 +343,8 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     need more than 2 GB is refused before it starts, with the estimate.
     """
     run = _start(model, X, y, epochs=epochs, batch_size=batch_size, lr=lr,
-                 optimizer=optimizer, loss=loss, val=val, seed=seed, telemetry=telemetry)
+                 optimizer=optimizer, loss=loss, val=val, seed=seed, telemetry=telemetry,
+                 snapshot_epochs=snapshot_epochs)
     run.history.run = describe_run(run.model, run.X, run.y, batch_size=run.batch_size,
                                    optimizer=run.optimizer, loss=run.loss)
     bar = _progress(progress, epochs)
@@ -342,7 +367,8 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     return run.history
 
 
-def _start(model, X, y, *, epochs, batch_size, lr, optimizer, loss, val, seed, telemetry) -> _Run:
+def _start(model, X, y, *, epochs, batch_size, lr, optimizer, loss, val, seed, telemetry,
+           snapshot_epochs=None) -> _Run:
     """Check every argument, and set up what the run needs (nothing is trained yet)."""
     model = _check_model(model)
     epochs = check_positive_int("epochs", epochs)
@@ -371,6 +397,9 @@ def _start(model, X, y, *, epochs, batch_size, lr, optimizer, loss, val, seed, t
                history=history, recorder=Recorder(model, total_steps) if telemetry else None,
                step_loss=np.zeros(total_steps), global_norms=np.zeros(total_steps),
                shuffle_rng=shuffle_rng, val=val)
+    if snapshot_epochs is not None:
+        run.snapshots = Snapshots(model, snapshot_epochs, epochs)
+        run.snapshots.take(0)
     return run
 
 
@@ -449,6 +478,8 @@ def _end_epoch(run: _Run, epoch: int) -> None:
         if loss.classification:
             history.val_accuracy.append(val_accuracy)
     history.epochs = epoch + 1
+    if run.snapshots is not None:
+        run.snapshots.take(epoch + 1)
 
 
 def _finish(run: _Run, interrupted: bool = False) -> None:
@@ -459,6 +490,9 @@ def _finish(run: _Run, interrupted: bool = False) -> None:
     history.global_grad_norm = run.global_norms[:run.step]
     if run.recorder is not None:
         for name, value in run.recorder.arrays(run.step).items():
+            setattr(history, name, value)
+    if run.snapshots is not None:
+        for name, value in run.snapshots.arrays().items():
             setattr(history, name, value)
     if interrupted:
         history.interrupted = True

@@ -34,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # NNLAB_BROWSER_NOTEBOOKS: test another notebooks folder (e.g. for timing the harness).
 NOTEBOOKS_DIR = Path(os.environ.get("NNLAB_BROWSER_NOTEBOOKS") or REPO_ROOT / "notebooks")
 DEMO_NOTEBOOK = Path(__file__).resolve().parent / "demo_lab.ipynb"
+PLAY_NOTEBOOK = Path(__file__).resolve().parent / "play_lab.ipynb"
 # Every lab in one notebook, for the test that clicks each of their controls.
 LAB_CONTROLS_NOTEBOOK = Path(__file__).resolve().parent / "lab_controls.ipynb"
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "browser"
@@ -118,7 +119,7 @@ def _free_port() -> int:
 
 
 def _copy_notebooks(dest: Path) -> None:
-    """Copy notebooks/ (minus checkpoints) and the demo notebook, stripping saved outputs.
+    """Copy notebooks/ (minus checkpoints) and the demo and play notebooks, stripping saved outputs.
 
     Saved widget outputs reference widget models that no longer exist, and JupyterLab shows
     "Error displaying widget: model not found" for them until the cell is re-run; stripping them
@@ -131,7 +132,7 @@ def _copy_notebooks(dest: Path) -> None:
             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
         )
     dest.mkdir(parents=True, exist_ok=True)
-    for extra in (DEMO_NOTEBOOK, LAB_CONTROLS_NOTEBOOK):
+    for extra in (DEMO_NOTEBOOK, PLAY_NOTEBOOK, LAB_CONTROLS_NOTEBOOK):
         shutil.copy2(extra, dest / extra.name)
     for path in dest.glob("*.ipynb"):
         nb = json.loads(path.read_text(encoding="utf-8"))

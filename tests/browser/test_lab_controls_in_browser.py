@@ -101,7 +101,8 @@ def actions(lab):
     buttons = lab.locator(".widget-toggle-buttons button")
     # Every preset button, left to right and back again (so each preset follows another both
     # ways: e.g. "gradient clipping" then "lower learning rate", where a dropdown once went blank).
-    order = list(range(buttons.count()))
+    # (A lab with one preset hides its toggle: nothing to click.)
+    order = [index for index in range(buttons.count()) if buttons.nth(index).is_visible()]
     for index in order + order[-2::-1]:
         button = buttons.nth(index)
         found.append((f"clicking preset {button.inner_text().strip()!r}", button.click))

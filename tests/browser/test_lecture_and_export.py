@@ -156,9 +156,9 @@ def _check_fits(page, lab, name: str, size, artifacts_dir) -> None:
     assert geometry["top"] >= 0 and geometry["bottom"] <= size[1], where
     assert geometry["left"] >= 0 and geometry["right"] <= size[0], where
     assert geometry["pageHeight"] <= size[1] and geometry["pageWidth"] <= size[0], where
-    # the figure's own type: 14 pt at LECTURE's dpi, scaled by how wide the page shows it
-    natural_width = LECTURE["figsize"][0] * LECTURE["dpi"]
-    figure_font = LECTURE["rc"]["font.size"] * LECTURE["dpi"] / 72
+    # the figure's own type (LECTURE["fonts"], in CSS px), scaled by how wide the page shows it
+    natural_width = LECTURE["figsize"][0] * 72      # CSS px: the SVG is sized 1 pt = 1 px
+    figure_font = LECTURE["fonts"]["font.size"]
     assert figure_font * geometry["imgWidth"] / natural_width >= MIN_TEXT_PX, where
     # fills the projector: the figure spans most of the width, or the height
     assert (geometry["imgWidth"] >= 0.85 * size[0]

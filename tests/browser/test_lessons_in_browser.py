@@ -30,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = Path(os.environ.get("NNLAB_BROWSER_NOTEBOOKS") or REPO_ROOT / "notebooks")
 LESSONS = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
 DEMO = "demo_lab.ipynb"
+PLAY = "play_lab.ipynb"
 
 # Seconds. Run All for a whole lesson, and one lab update after a click / key press.
 RUN_ALL_TIMEOUT = float(os.environ.get("NNLAB_BROWSER_RUN_TIMEOUT", "150"))
@@ -54,6 +55,7 @@ SEL_STATUS = ".nnlab-status .widget-html-content"
 SEL_TOGGLE_OPTION = (".widget-toggle-buttons button.widget-toggle-button:not(.mod-active):not(:disabled)"
                      ':not([title="the knobs match no preset"])')
 SEL_TOGGLE_BUTTON = "button.widget-toggle-button:not(.widget-toggle-buttons *):not(:disabled)"
+SEL_PLAY_BUTTON = ".widget-play button"    # the first is ▶
 SEL_SLIDER_HANDLE = ".widget-slider .noUi-target:not([disabled]) .noUi-handle"
 SEL_STDERR = '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
 WIDGET_ERROR_TEXT = "Error displaying widget"
@@ -346,6 +348,39 @@ def check_notebook(lab_page, name: str, artifacts: Path) -> list[LabResult]:
 
 
 # --------------------------------------------------------------------------- tests
+
+
+def test_pressing_play_animates_a_lab(lab_page, artifacts_dir):
+    """Play in the playground lab: the figure steps through the epochs (at least 5 different
+    frames), the status follows, and it ends on the last epoch with no error."""
+    page = lab_page.page
+    open_notebook(lab_page, PLAY)
+    run_all_cells(lab_page, PLAY)
+    wait_widgets_rendered(page, PLAY)
+    assert_no_errors(lab_page, PLAY, "after Run All Cells")
+    lab = page.locator(SEL_LAB).first
+    lab.scroll_into_view_if_needed()
+    image = wait_image_settled(lab, None, "play lab: first render", kernel_errors=lab_page.kernel.errors)
+    last_status = status_text(lab)
+    assert re.search(r"epoch (\d+) of \1", last_status), last_status
+    lab.locator(SEL_PLAY_BUTTON).first.click()
+    frames, statuses, shots = {image}, {last_status}, 0
+    deadline = time.monotonic() + UPDATE_TIMEOUT
+    while time.monotonic() < deadline:
+        sig = image_sig(lab)
+        if sig is not None and sig not in frames:
+            frames.add(sig)
+            statuses.add(status_text(lab))
+            if shots < 3 and len(frames) in (3, 8, 15):
+                lab.screenshot(path=str(artifacts_dir / f"play_lab_playing_{shots}.png"))
+                shots += 1
+        if len(frames) > 5 and status_text(lab) == last_status:
+            break           # played through to the last epoch again
+        time.sleep(POLL)
+    assert_no_errors(lab_page, PLAY, "while playing")
+    assert len(frames) - 1 >= 5, f"only {len(frames) - 1} new frames while playing"
+    assert len(statuses) >= 5, f"the status named only {sorted(statuses)}"
+    lab.screenshot(path=str(artifacts_dir / "play_lab_played.png"))
 
 
 @pytest.mark.parametrize("notebook", LESSONS)
