@@ -9,8 +9,6 @@ gradients is told in powers of ten.
 from __future__ import annotations
 
 import numpy as np
-import matplotlib
-
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullFormatter
 
