@@ -39,6 +39,8 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 LESSONS = ("00_backpropagation", "01_vanishing_gradients", "02_exploding_gradients", "03_dead_relu", "04_dropout",
            "05_batch_normalization")
 UPDATE_TIMEOUT = 60.0
+# The preset button that only names a match, and the controls that only choose what to show.
+CUSTOM, VIEW_CONTROLS = "custom", ("epoch", "play")    # as nnlab.lab.CUSTOM, .VIEW_CONTROLS
 MAX_SLIDER_STEPS = 4       # fresh steps per slider direction (each also stepped back: revisits)
 
 # Installed once per page: the time of the last input event, and one record per image painted.
@@ -127,6 +129,8 @@ class Clicker:
         active = [i for i in range(len(labels)) if "mod-active" in (buttons.nth(i).get_attribute("class") or "")]
         start = active[0] if active else 0
         for i in [*range(start + 1, len(labels)), *range(0, start + 1)]:
+            if labels[i] == CUSTOM:      # only shows which preset the knobs match: no new figure
+                continue
             self.act(f"preset {labels[i]!r}", buttons.nth(i).click)
 
     def sliders(self) -> None:
@@ -134,6 +138,8 @@ class Clicker:
         for index in range(handles.count()):
             handle = handles.nth(index)
             name = self.lab.locator(".widget-slider").nth(index).locator(".widget-label").first.inner_text()
+            if name.strip() in VIEW_CONTROLS:     # the epoch shown: timed by the epoch-redraw section
+                continue
             for key, back in (("ArrowRight", "ArrowLeft"), ("ArrowLeft", "ArrowRight")):
                 steps = 0
                 while steps < MAX_SLIDER_STEPS and not self._at_end(handle, key):

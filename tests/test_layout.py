@@ -91,7 +91,13 @@ def test_the_wheel_carries_the_engine_and_runs_a_lesson(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--disable-pip-version-check", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, text=True)
-    assert (target / "nnlab" / "engine" / "training.py").is_file()
+    # Every module and data file of the source tree is in the installed copy (an editable
+    # install would otherwise quietly supply a subpackage the wheel forgot).
+    source = ROOT / "nnlab"
+    wanted = {path.relative_to(source) for pattern in ("*.py", "*.npz")
+              for path in source.rglob(pattern) if "__pycache__" not in path.parts}
+    missing = sorted(str(path) for path in wanted if not (target / "nnlab" / path).is_file())
+    assert not missing, f"the wheel lacks {missing}"
     env = {**os.environ, "PYTHONPATH": str(target)}
     # Lesson 01 top to bottom in a fresh kernel that imports nnlab from the installed copy.
     lesson = tmp_path / "lesson.ipynb"
