@@ -36,11 +36,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
+# The preset button that only names a match, and the controls that only choose what to show.
+from nnlab.lab import CUSTOM, VIEW_CONTROLS  # noqa: E402
+
 LESSONS = ("00_backpropagation", "01_vanishing_gradients", "02_exploding_gradients", "03_dead_relu", "04_dropout",
            "05_batch_normalization")
 UPDATE_TIMEOUT = 60.0
-# The preset button that only names a match, and the controls that only choose what to show.
-CUSTOM, VIEW_CONTROLS = "custom", ("epoch", "play")    # as nnlab.lab.CUSTOM, .VIEW_CONTROLS
 MAX_SLIDER_STEPS = 4       # fresh steps per slider direction (each also stepped back: revisits)
 
 # Installed once per page: the time of the last input event, and one record per image painted.

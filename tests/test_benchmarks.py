@@ -139,10 +139,3 @@ def test_the_browser_summary_keeps_fresh_clicks_and_revisits_apart():
     assert summary["overall"]["revisit"]["n"] == 1
     assert summary["labs"]["a"]["messaging_ms"]["median"] == 60.0 - 10.0 - 5.0
 
-
-def test_the_browser_benchmark_skips_the_controls_the_labs_say_draw_nothing_new():
-    """bench_browser (which does not import the labs) names the same 'custom' button and view controls."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import bench_browser
-    from nnlab import lab
-    assert bench_browser.CUSTOM == lab.CUSTOM and bench_browser.VIEW_CONTROLS == lab.VIEW_CONTROLS
