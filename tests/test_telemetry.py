@@ -72,3 +72,41 @@ def test_epoch_dead_fraction_keeps_finished_epochs_only(spirals):
                            lr=5.0)
     assert diverged.diverged
     assert diverged.epoch_dead_fraction.shape == (len(diverged.loss), 3)
+
+
+# --------------------------------------------------------------------------- every row, by hand
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_every_row_equals_a_float64_recomputation_whatever_the_batch_sizes(spirals, dtype,
+                                                                           momentum):
+    """The recorder driven by hand through batches of 6, 32, 2 and 32 examples (its work
+    arrays grow and are reused): each row equals the statistics recomputed in float64 from
+    what the layers held at that step."""
+    X, y = spirals
+    model = nnlab.mlp([2, 16, 8, 2], batchnorm=True, seed=0, dtype=dtype)
+    loss, optimizer = nnlab.SoftmaxCrossEntropy(), nnlab.SGD(0.1, momentum=momentum)
+    recorder = nnlab.Recorder(model, 4)
+    dense = model.dense_layers
+    velocity = [0.0] * len(dense)       # the update, W <- W + v, kept here in float64
+    expected = []
+    for size in (6, 32, 2, 32):
+        loss.forward(model.forward(X[:size].astype(dtype), training=True), y[:size])
+        model.backward(loss.backward())
+        grads = [layer.grads["W"].astype(np.float64) for layer in dense]
+        recorder.record(optimizer.step(model))
+        velocity = [momentum * v - 0.1 * g for v, g in zip(velocity, grads)]
+        outputs = [layer.output.astype(np.float64) for layer in model.activation_layers]
+        expected.append({
+            "grad_norms": [np.linalg.norm(g) for g in grads],
+            "update_ratios": [np.linalg.norm(v) / np.linalg.norm(layer.params["W"].astype(
+                np.float64)) for v, layer in zip(velocity, dense)],
+            "activation_mean": [out.mean() for out in outputs],
+            "activation_std": [out.std() for out in outputs],
+            "dead_fraction": [np.mean(np.all(out == 0, axis=0)) for out in outputs]})
+    arrays = recorder.arrays()
+    tolerance = 1e-5 if dtype == np.float32 else 1e-10
+    for row, wanted in enumerate(expected):
+        for name, values in wanted.items():
+            np.testing.assert_allclose(arrays[name][row], values, rtol=tolerance, atol=1e-12,
+                                       err_msg=f"{name}, step {row}")

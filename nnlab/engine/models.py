@@ -18,10 +18,12 @@ class Parameters:
 
     ``values`` and ``grads`` are 1-D arrays of the model's dtype; each layer's
     ``params[key]`` and ``grads[key]`` are views into them (so the layers see and
-    change the same numbers). ``keys[i]`` is ``(layer index, name)`` of the i-th
-    parameter and ``starts[i]`` where it begins. This is the whole interface the
-    optimizer and the telemetry use: one NumPy call updates every parameter, one
-    ``np.add.reduceat`` takes every parameter's norm.
+    change the same numbers). They are the two rows of one (2, size) array,
+    ``stacked`` (``stacked[0]`` is ``values``, ``stacked[1]`` is ``grads``).
+    ``keys[i]`` is ``(layer index, name)`` of the i-th parameter and ``starts[i]``
+    where it begins. This is the whole interface the optimizer and the telemetry
+    use: one NumPy call updates every parameter, one ``np.add.reduceat`` takes
+    every parameter's norm (of values and gradients at once, on ``stacked``).
     """
 
     values: np.ndarray
@@ -29,14 +31,7 @@ class Parameters:
     starts: np.ndarray
     keys: tuple
     layout: tuple      # (layer, name, shape) per parameter: what the packing was made for
-
-    def squared_norms(self, flat: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> None:
-        """``out[i] = sum(flat[parameter i] ** 2)``, squared in ``scratch``'s dtype.
-
-        ``scratch`` is float64 (a float32 model's squares would overflow above
-        about 1.8e19 and vanish below 1e-23)."""
-        np.square(flat, out=scratch, dtype=scratch.dtype)
-        np.add.reduceat(scratch, self.starts, out=out)
+    stacked: np.ndarray    # (2, size): values and grads, one above the other
 
 
 class Sequential:
@@ -113,8 +108,8 @@ class Sequential:
         dtype = dtypes.pop() if dtypes else np.dtype(np.float64)
         sizes = [array.size for array in arrays]
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
-        values = np.empty(offsets[-1], dtype=dtype)
-        grads = np.zeros_like(values)
+        stacked = np.zeros((2, offsets[-1]), dtype=dtype)
+        values, grads = stacked
         views = []
         for (_, key, layer), array, start, stop in zip(entries, arrays, offsets[:-1], offsets[1:]):
             old_grad = layer.grads.get(key)
@@ -128,7 +123,8 @@ class Sequential:
             values=values, grads=grads, starts=offsets[:-1],
             keys=tuple((index, key) for index, key, _ in entries),
             layout=tuple((layer, key, array.shape) for (_, key, layer), array
-                         in zip(entries, arrays)))
+                         in zip(entries, arrays)),
+            stacked=stacked)
         self._packed_layers, self._views = layers, views
 
     # The packed arrays under their former names (read-only; use parameters()).

@@ -40,6 +40,12 @@ def row_bytes(model) -> int:
     return 8 * (3 * n_params + 2 * units + 2)
 
 
+def work_bytes(model, batch_size: int) -> int:
+    """Bytes of the recorder's float64 work arrays, whatever the number of steps: the
+    squares of every parameter's value and gradient, and of a batch of activations."""
+    return 8 * 2 * (model.parameters().values.size + batch_size * sum(model.activation_widths()))
+
+
 class Recorder:
     """Collects per-step, per-layer statistics of a model in training.
 
@@ -89,19 +95,34 @@ class Recorder:
         rows = -(-max_steps // self.stride)
         n_params, units = len(packed.keys), int(sum(widths))
         # Raw numbers in float64, one row per kept step: per parameter, the norms of its
-        # gradient, its values and its update, side by side.
+        # values, its gradient and its update, one above the other.
         self.norms = np.zeros((rows, 3, n_params))
-        self.scratch = np.empty(packed.values.size)
+        self.scratch = np.empty((2, packed.values.size))
+        # A float32 square is at most 1.2e77, far inside float64; a float64 model's
+        # entries above 1e154 would overflow it (then each norm is taken scaled).
+        self.may_overflow = np.dtype(model.dtype).itemsize >= 8
         self.update_scales = np.full(rows, np.nan)    # plain SGD: update = -scale * grad
         self.batch_sizes = np.zeros(rows)
-        self.unit_sums = np.zeros((rows, units))        # per unit: sum of its outputs
-        self.unit_squares = np.zeros((rows, units))     # and of their squares
+        # Per unit, the sum of its outputs over the batch and the sum of their squares.
+        self.unit_stats = np.zeros((rows, 2, units))
         self.spare = np.zeros((2, units))               # the sums of a step that is not kept
+        self.side_by_side = np.empty((2, 0, units))     # work array, grown to the batch
+        self.ones = np.ones(0)
         self.steps = 0                                  # steps seen
         self.kept = 0                                   # rows written
         self.epoch_start = 0                            # first row of the current epoch
         self.epoch_active = np.zeros(units, dtype=bool)  # (stride > 1) units that fired
         self.epoch_dead = []                            # one row per finished epoch
+
+    @property
+    def unit_sums(self) -> np.ndarray:
+        """(kept rows, units): per step, each unit's outputs summed over the batch."""
+        return self.unit_stats[:, 0]
+
+    @property
+    def unit_squares(self) -> np.ndarray:
+        """(kept rows, units): per step, the sum of each unit's squared outputs."""
+        return self.unit_stats[:, 1]
 
     def record(self, step) -> None:
         """Read one step's raw sums, after backward and the optimizer's ``step``
@@ -111,46 +132,55 @@ class Recorder:
         if keep:
             self._record_norms(row, step)
         if self.activations:
-            sums, squares = ((self.unit_sums[row], self.unit_squares[row]) if keep
-                             else self.spare)
-            batch = self._record_units(sums, squares)
+            stats = self.unit_stats[row] if keep else self.spare
+            batch = self._record_units(stats)
             if keep:
                 self.batch_sizes[row] = batch
             if self.stride > 1:
-                np.logical_or(self.epoch_active, sums, out=self.epoch_active)
-                np.logical_or(self.epoch_active, squares, out=self.epoch_active)
+                np.logical_or(self.epoch_active, stats[0], out=self.epoch_active)
+                np.logical_or(self.epoch_active, stats[1], out=self.epoch_active)
         self.kept += keep
         self.steps += 1
 
     def _record_norms(self, row: int, step) -> None:
-        """Per parameter: norms of the gradient, the values and the update."""
+        """Per parameter: norms of the values, the gradient and the update."""
         packed = step.parameters     # the very arrays the optimizer read and changed
         if packed is None:
             packed = self.model.parameters()
         norms = self.norms[row]
-        flats = (packed.grads, packed.values, step.update)
-        for flat, out in zip(flats, norms):
-            if flat is not None:
-                packed.squared_norms(flat, out, self.scratch)
+        # Values and gradients together: squared in float64, summed per parameter.
+        squares = self.scratch
+        np.square(packed.stacked, out=squares, dtype=np.float64)
+        np.add.reduceat(squares, packed.starts, axis=1, out=norms[:2])
         if step.update is None:    # plain SGD: the update was -scale * gradient
             self.update_scales[row] = step.scale
+        else:
+            np.square(step.update, out=squares[0], dtype=np.float64)
+            np.add.reduceat(squares[0], packed.starts, out=norms[2])
         np.sqrt(norms, out=norms)
-        if math.isinf(norms.sum()):     # a float64 square overflowed (entries above 1e154)
+        if self.may_overflow and math.isinf(norms.sum()):    # a float64 square overflowed
+            flats = (packed.values, packed.grads, step.update)
             for flat, out in zip(flats, norms):
                 if flat is not None:
                     out[:] = [global_norm(part) for part in np.split(flat, packed.starts[1:])]
 
-    def _record_units(self, sums: np.ndarray, squares: np.ndarray) -> int:
+    def _record_units(self, stats: np.ndarray) -> int:
         """Per unit, the sum of its outputs over the batch and the sum of their squares,
-        in float64: no overflow near the float32 limits, and E[x^2] - E[x]^2 keeps a
-        float32 layer's spread (float64 carries 29 more bits than the data)."""
+        into ``stats`` (2, units), in float64: no overflow near the float32 limits, and
+        E[x^2] - E[x]^2 keeps a float32 layer's spread (float64 carries 29 more bits
+        than the data)."""
         outputs = [layer.output for layer in self.activations]
-        # All activation outputs side by side in float64, (batch, all units), reduced per
-        # unit (one cast while copying is cheaper than casting in every reduction).
-        side_by_side = np.concatenate(outputs, axis=1, dtype=np.float64)
-        np.add.reduce(side_by_side, axis=0, out=sums)
-        np.einsum("ij,ij->j", side_by_side, side_by_side, out=squares)
-        return side_by_side.shape[0]
+        batch = outputs[0].shape[0]
+        if batch > self.ones.shape[0]:     # the first step, or a larger batch than before
+            self.side_by_side = np.empty((2, batch, stats.shape[1]))
+            self.ones = np.ones(batch)
+        both = self.side_by_side[:, :batch]
+        # All activation outputs side by side in float64, (batch, all units), and their
+        # squares below them; one matrix-vector product sums both over the batch.
+        np.concatenate(outputs, axis=1, out=both[0])
+        np.square(both[0], out=both[1])
+        np.matmul(self.ones[:batch], both, out=stats)
+        return batch
 
     def _dead_share(self, silent: np.ndarray) -> np.ndarray:
         """Share of silent units per ReLU-family layer, from (..., all units) flags."""
@@ -181,8 +211,8 @@ class Recorder:
 
     def _arrays(self, n: int) -> dict:
         weights = self.weight_columns
-        grad_norms = self.norms[:n, 0]
-        weight_norms = self.norms[:n, 1, weights]
+        weight_norms = self.norms[:n, 0, weights]
+        grad_norms = self.norms[:n, 1]
         scales = self.update_scales[:n, None]
         update_norms = np.where(np.isnan(scales), self.norms[:n, 2, weights],
                                 np.nan_to_num(scales) * grad_norms[:, weights])

@@ -15,7 +15,7 @@ from .models import Sequential
 from .optim import SGD, StepRecord
 from .runinfo import RunInfo, describe_run
 from .snapshots import Snapshots, unpack
-from .telemetry import TELEMETRY_BUDGET, Recorder, row_bytes
+from .telemetry import TELEMETRY_BUDGET, Recorder, row_bytes, work_bytes
 
 # A loss that grows this many times above where it started (or above 1, whichever
 # is larger) has blown up: it will not come back down on its own.
@@ -283,7 +283,8 @@ def _check_run_memory(model, epochs, batch_size, total_steps, optimizer, telemet
     widths = sum(layer.out_features for layer in model.layers if isinstance(layer, Dense))
     activations = 3 * batch_size * 2 * widths * itemsize
     per_step = 16 * total_steps               # step_loss and global_grad_norm
-    rows = min(total_steps * row_bytes(model), TELEMETRY_BUDGET) if telemetry else 0
+    rows = (min(total_steps * row_bytes(model), TELEMETRY_BUDGET) + work_bytes(model, batch_size)
+            if telemetry else 0)
     check_memory(f"train(epochs={epochs:,}, batch_size={batch_size:,}) on this model "
                  f"({total_steps:,} steps, {values.size:,} parameters)",
                  parameters + activations + per_step + rows,
