@@ -1,6 +1,7 @@
 """nnlab benchmarks: the engine beside PyTorch, telemetry overhead, lab clicks, the course.
 
-    python benchmarks/bench.py [--quick] [--only engine,telemetry,labs,browser,course,import,memory]
+    python benchmarks/bench.py [--quick]
+        [--only engine,telemetry,baseline,labs,browser,course,import,memory,diagnose]
                                [--json PATH] [--markdown PATH]
 
 Prints a table as it goes, checks the targets, and writes every number (with
@@ -32,16 +33,17 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np      # noqa: E402
 
+import bench_baseline   # noqa: E402
 import bench_browser    # noqa: E402
 import bench_course     # noqa: E402
 import bench_diagnose   # noqa: E402
 import bench_engine     # noqa: E402
 import bench_labs       # noqa: E402
 
-SECTIONS = ("engine", "telemetry", "labs", "browser", "course", "import", "memory", "diagnose")
+SECTIONS = ("engine", "telemetry", "baseline", "labs", "browser", "course", "import", "memory", "diagnose")
 TARGETS = {"lab_median_ms": 150, "lab_p95_ms": 400, "lab_each_median_ms": 250,
            "epoch_median_ms": 100, "small_ratio": 1.5, "medium_ratio": 1.0,
-           "telemetry_overhead": 0.25, "import_s": 0.3, "memory_mb": 300}
+           "telemetry_overhead": 0.25, "baseline_ratio": bench_baseline.TARGET_RATIO, "import_s": 0.3, "memory_mb": 300}
 MEMORY_LAB, MEMORY_CLICKS = "playground", 500
 BROWSER_THINK_S = 1.0      # a learner looks at each figure this long before the next click
 
@@ -168,6 +170,12 @@ def run_section(name: str, quick: bool, log) -> dict:
             return bench_engine.telemetry(seconds_per_config=0.05, rounds=1, dtypes=("float64",),
                                           log=log)
         return bench_engine.telemetry(seconds_per_config=1.0, rounds=5, log=log)
+    if name == "baseline":
+        if quick:
+            return bench_baseline.baseline(seconds_per_config=0.05, rounds=1,
+                                           shapes=bench_engine.SHAPES[:1], variants=("plain",),
+                                           dtypes=("float32",), log=log)
+        return bench_baseline.baseline(seconds_per_config=2.0, rounds=7, log=log)
     if name == "labs":
         return run_labs(quick, log)
     if name == "browser":
@@ -233,6 +241,12 @@ def targets(results: dict) -> list[dict]:
         checks.append(_check(f"telemetry overhead {row['shape']} {row['variant']} {row['dtype']}",
                              row["overhead"], f"< {TARGETS['telemetry_overhead']:.0%}",
                              row["overhead"] < TARGETS["telemetry_overhead"], "fraction"))
+    for row in (results.get("baseline") or {}).get("rows", []):
+        checks.append(_check(f"engine speed against before issue 10, {row['shape']} "
+                             f"{row['variant']} {row['dtype']} telemetry "
+                             f"{'on' if row['telemetry'] else 'off'}", row["ratio"],
+                             f">= {TARGETS['baseline_ratio']}",
+                             row["ratio"] >= TARGETS["baseline_ratio"], "x"))
     imports = results.get("import")
     if imports:
         checks.append(_check("import nnlab", imports["import_nnlab_s"],
@@ -330,6 +344,8 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         out.append(("Telemetry overhead (recorder on vs off)",
                     ["network", "batch", "layers", "dtype", "ms/step off", "ms/step on",
                      "overhead"], rows))
+    if results.get("baseline"):
+        out += bench_baseline.tables(results["baseline"])
     labs = results.get("labs")
     if labs:
         rows = [[row["lab"], str(row["clicks"]), _number(row["median_ms"]),

@@ -32,13 +32,23 @@ TARGET_RATIO = 0.9
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class BaselineMissing(RuntimeError):
+    """The baseline commit cannot be read (no git, or a shallow clone without it)."""
+
+
 def load_baseline(commit: str = BASELINE_COMMIT, folder: Path | None = None):
     """Import ``commit``'s nnlab package as ``nnlab_baseline``."""
     if "nnlab_baseline" in sys.modules:
         return sys.modules["nnlab_baseline"]
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "nnlab"],
+                                 check=True, capture_output=True).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", b"") or str(error).encode()
+        raise BaselineMissing(f"cannot read nnlab at commit {commit} with git archive "
+                              f"({detail.decode(errors='replace').strip()}); a full clone "
+                              "of the repository has it") from None
     folder = Path(folder or tempfile.mkdtemp(prefix="nnlab-baseline-"))
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "nnlab"],
-                             check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     (folder / "nnlab").rename(folder / "nnlab_baseline")
     sys.path.insert(0, str(folder))
@@ -72,7 +82,11 @@ def runner(package, shape, variant, dtype, telemetry):
 
 def baseline(seconds_per_config: float = 1.0, rounds: int = 7, shapes=None,
              variants=("plain", "bn+dropout"), dtypes=("float32", "float64"), log=print) -> dict:
-    old = load_baseline()
+    try:
+        old = load_baseline()
+    except BaselineMissing as missing:
+        log(f"  skipped: {missing}")
+        return {"commit": BASELINE_COMMIT, "rows": [], "skipped": str(missing)}
     rows = []
     for shape in shapes or SHAPES[:3]:
         for variant in variants:
@@ -102,6 +116,8 @@ def baseline(seconds_per_config: float = 1.0, rounds: int = 7, shapes=None,
 
 
 def tables(result: dict) -> list:
+    if not result["rows"]:
+        return []
     rows = [[row["shape"], row["variant"], row["dtype"], "on" if row["telemetry"] else "off",
              f"{row['baseline_ms_per_step']:.3f}", f"{row['now_ms_per_step']:.3f}",
              f"{row['ratio']:.2f}", f"{row['ratio_min']:.2f}-{row['ratio_max']:.2f}"]

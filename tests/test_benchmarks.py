@@ -37,8 +37,8 @@ def test_machine_is_described(quick_run):
     for key in ("cpu", "cores", "python", "numpy", "blas", "torch", "threads_env"):
         assert key in machine
     assert machine["threads_env"]["OPENBLAS_NUM_THREADS"] is not None
-    assert set(results["measured_at"]) == {"engine", "telemetry", "labs", "import", "memory",
-                                           "diagnose"}
+    assert set(results["measured_at"]) == {"engine", "telemetry", "baseline", "labs", "import",
+                                           "memory", "diagnose"}
     assert "course" not in results, "--quick skips the course"
 
 
@@ -59,6 +59,20 @@ def test_engine_rows_pair_nnlab_with_torch(quick_run):
             assert row["ratio"] == pytest.approx(row["nnlab_steps_per_s"] / row["torch_steps_per_s"])
     if engine["torch"] is None:
         assert "torch not installed" in stdout
+
+
+def test_baseline_rows_compare_the_engine_with_the_one_before_issue_10(quick_run):
+    _, results, markdown = quick_run
+    baseline = results["baseline"]
+    if baseline.get("skipped"):      # a shallow clone has no baseline commit to compare
+        assert "git archive" in baseline["skipped"] and baseline["rows"] == []
+        return
+    assert [row["telemetry"] for row in baseline["rows"]] == [False, True]
+    for row in baseline["rows"]:
+        assert is_positive_number(row["baseline_ms_per_step"])
+        assert is_positive_number(row["now_ms_per_step"])
+        assert row["ratio"] == pytest.approx(row["baseline_ms_per_step"] / row["now_ms_per_step"])
+    assert f"commit {baseline['commit']}" in markdown
 
 
 def test_telemetry_labs_import_and_memory_sections(quick_run):
