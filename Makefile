@@ -78,7 +78,7 @@ notebooks: $(STAMP)
 	    --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
 # The slow runs a lab needs at once (the dropout lab's 11 rates, 1000 epochs each), trained once
-# and shipped in nnlab/lab_runs.npz (about 1.3 MB); experiments.outcome reads them.
+# and shipped in nnlab/lab_runs.npz (about 2.8 MB); experiments.outcome reads them.
 runs: $(STAMP)
 	$(BIN)/python -m nnlab.runstore
 
