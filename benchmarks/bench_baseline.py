@@ -81,17 +81,18 @@ def runner(package, shape, variant, dtype, telemetry):
 
 
 def baseline(seconds_per_config: float = 1.0, rounds: int = 7, shapes=None,
-             variants=("plain", "bn+dropout"), dtypes=("float32", "float64"), log=print) -> dict:
+             variants=("plain", "bn+dropout"), dtypes=("float32", "float64"),
+             telemetry_settings=(False, True), log=print) -> dict:
     try:
         old = load_baseline()
     except BaselineMissing as missing:
         log(f"  skipped: {missing}")
         return {"commit": BASELINE_COMMIT, "rows": [], "skipped": str(missing)}
     rows = []
-    for shape in shapes or SHAPES[:3]:
+    for shape in shapes or SHAPES:
         for variant in variants:
             for dtype in dtypes:
-                for telemetry in (False, True):
+                for telemetry in telemetry_settings:
                     runners = {"baseline": runner(old, shape, variant, dtype, telemetry),
                                "now": runner(nnlab, shape, variant, dtype, telemetry)}
                     result = interleaved(runners, shape[4], seconds_per_config / rounds, rounds)
@@ -137,6 +138,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--variants", default="plain,bn+dropout")
     parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--telemetry", default="off,on")
     args = parser.parse_args()
     baseline(args.seconds, args.rounds, [SHAPES[int(i)] for i in args.shapes.split(",")],
-             args.variants.split(","), args.dtypes.split(","))
+             args.variants.split(","), args.dtypes.split(","),
+             [{"off": False, "on": True}[name] for name in args.telemetry.split(",")])

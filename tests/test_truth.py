@@ -285,6 +285,17 @@ def test_the_global_norm_of_float32_near_its_limits(size):
         assert moved == pytest.approx(0.1, rel=1e-4)
 
 
+@pytest.fixture(params=["small-net sums", "large-net sums"])
+def sums(request, monkeypatch):
+    """The recorder's two ways of summing (see nnlab.telemetry): the small-net one (float64
+    copies), and the large-net one (one dot product per parameter; float32 activations
+    summed after a shift, falling back to float64), forced here on a small net."""
+    if request.param == "large-net sums":
+        monkeypatch.setattr(nnlab.telemetry, "DOT_PER_PARAMETER", 0)
+        monkeypatch.setattr(nnlab.telemetry, "SHIFTED_FLOAT32", 0)
+    return request.param
+
+
 def recorded(model, inputs, labels):
     """One full-batch step of ``model``, with its telemetry row."""
     recorder = nnlab.Recorder(model, 1)
@@ -298,7 +309,7 @@ def recorded(model, inputs, labels):
     return recorder.arrays(), grads
 
 
-def test_float32_telemetry_near_the_float32_limits():
+def test_float32_telemetry_near_the_float32_limits(sums):
     """Activations near 1e36 and gradients near 1e20: their squares overflow float32."""
     model = nnlab.Sequential([Dense(2, 4, dtype=np.float32), ReLU(), Dense(4, 2, dtype=np.float32)])
     model.layers[0].params["W"][...] = np.float32(1e18)
@@ -313,7 +324,7 @@ def test_float32_telemetry_near_the_float32_limits():
                                rtol=1e-6)
 
 
-def test_float32_telemetry_of_a_nearly_constant_layer():
+def test_float32_telemetry_of_a_nearly_constant_layer(sums):
     """Outputs 1000 +- 0.005: E[x^2] - E[x]^2 summed in float32 loses the spread entirely."""
     model = nnlab.Sequential([Dense(2, 16, dtype=np.float32, bias=1000.0), ReLU(),
                               Dense(16, 2, dtype=np.float32)])
@@ -325,6 +336,23 @@ def test_float32_telemetry_of_a_nearly_constant_layer():
     # 2e5 times the spread (summed in float32, as before, it read 0.42 for 0.0047)
     np.testing.assert_allclose(arrays["activation_std"][0], [output.std()], rtol=1e-4)
     np.testing.assert_allclose(arrays["activation_mean"][0], [output.mean()], rtol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-25, 1e-12, 1e12, 1e30])
+def test_float32_telemetry_of_tiny_and_huge_activations(sums, scale):
+    """Activations near 1e-25 (their squares underflow float32), 1e30 (they overflow it)
+    and in between: mean and spread as a float64 recomputation gives them."""
+    model = nnlab.Sequential([Dense(2, 16, dtype=np.float32), ReLU(),
+                              Dense(16, 2, dtype=np.float32)])
+    model.layers[0].params["W"] *= np.float32(scale)
+    model.layers[2].params["W"] /= np.float32(scale)
+    arrays, _ = recorded(model, X.astype(np.float32), Y)
+    output = model.layers[1].output.astype(np.float64)
+    assert 0 < output.max() < 1e3 * scale
+    np.testing.assert_allclose(arrays["activation_mean"][0], [output.mean()], rtol=1e-6)
+    np.testing.assert_allclose(arrays["activation_std"][0], [output.std()], rtol=1e-5)
+    dead = np.mean(np.all(output == 0, axis=0))
+    np.testing.assert_array_equal(arrays["dead_fraction"][0], [dead])
 
 
 # --------------------------------------------------------------------------- interrupts

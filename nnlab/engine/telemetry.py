@@ -11,9 +11,18 @@ To stay cheap on small nets, where every NumPy call costs more than its
 arithmetic, a step only stores raw sums (norms per parameter; per unit, the sum
 of its outputs and of their squares);
 the statistics are derived from them for all steps at once, in :meth:`Recorder.arrays`.
-The sums are taken in float64 whatever the model's dtype, so a float32 model's
-statistics neither overflow near the float32 limits nor lose a nearly constant
-layer's spread to cancellation (``E[x^2] - E[x]^2`` summed in float32 would).
+The sums are float64 whatever the model's dtype, so a float32 model's statistics
+neither overflow near the float32 limits nor lose a nearly constant layer's
+spread to cancellation (``E[x^2] - E[x]^2`` summed in float32 would).
+
+Two ways to get them, by size (the numbers agree to rounding; tests check both
+against a float64 recomputation). Small nets: everything copied to float64 and
+summed in a few calls. Large nets, where memory traffic is what costs time: one
+BLAS dot product per parameter, scaled when its sum of squares would leave the
+dtype's range (:func:`~nnlab.engine.optim.global_norm`); a float32 batch of
+activations summed in float32 after subtracting each unit's first output (the
+sums are then of the size of the spread, not of the mean), falling back to the
+float64 copy when a float32 sum overflows or underflows.
 
 Memory: the rows stay under :data:`TELEMETRY_BUDGET` (200 MB). A run with more
 steps than fit keeps every k-th step (k as small as fits), and the History's
@@ -32,6 +41,24 @@ from .optim import global_norm
 # The most memory one run's per-step telemetry rows may take.
 TELEMETRY_BUDGET = 200 * 1024 ** 2
 
+# Parameters this large on average (entries) get their norms one BLAS dot product each, in
+# the model's own dtype (optim.global_norm); smaller ones all at once, squared in float64
+# (on small nets the per-call overhead, not the arithmetic, is what costs time).
+DOT_PER_PARAMETER = 4096
+
+
+# A float32 model's batches of at least this many activation entries (batch x units) are
+# summed in float32 after subtracting each unit's first output (see _sums_shifted):
+# half the memory traffic of a float64 copy, which on large nets is what costs time.
+SHIFTED_FLOAT32 = 2 ** 16
+# Sums of squares below this (float32's smallest normal number times 2^24) may have lost
+# bits to underflow; such a step is summed in float64 instead.
+_FLOAT32_SQUARES_LOW = float(np.finfo(np.float32).tiny) * 2.0 ** 24
+
+
+def _one_dot_each(packed) -> bool:
+    return packed.values.size > DOT_PER_PARAMETER * len(packed.starts)
+
 
 def row_bytes(model) -> int:
     """Bytes one telemetry row of ``model`` takes (float64 sums)."""
@@ -41,9 +68,13 @@ def row_bytes(model) -> int:
 
 
 def work_bytes(model, batch_size: int) -> int:
-    """Bytes of the recorder's float64 work arrays, whatever the number of steps: the
-    squares of every parameter's value and gradient, and of a batch of activations."""
-    return 8 * 2 * (model.parameters().values.size + batch_size * sum(model.activation_widths()))
+    """Bytes of the recorder's work arrays at most, whatever the number of steps: float64
+    squares of every parameter's value and gradient (small nets), a float64 batch of
+    activations and their squares, and a float32 copy for the shifted sums."""
+    packed = model.parameters()
+    squares = 0 if _one_dot_each(packed) else 16 * packed.values.size
+    per_activation = 16 + (4 if np.dtype(model.dtype) == np.float32 else 0)
+    return squares + per_activation * batch_size * sum(model.activation_widths())
 
 
 class Recorder:
@@ -97,7 +128,7 @@ class Recorder:
         # Raw numbers in float64, one row per kept step: per parameter, the norms of its
         # values, its gradient and its update, one above the other.
         self.norms = np.zeros((rows, 3, n_params))
-        self.scratch = np.empty((2, packed.values.size))
+        self.scratch = np.empty((2, 0))          # squares of values and grads (small nets)
         # A float32 square is at most 1.2e77, far inside float64; a float64 model's
         # entries above 1e154 would overflow it (then each norm is taken scaled).
         self.may_overflow = np.dtype(model.dtype).itemsize >= 8
@@ -106,8 +137,11 @@ class Recorder:
         # Per unit, the sum of its outputs over the batch and the sum of their squares.
         self.unit_stats = np.zeros((rows, 2, units))
         self.spare = np.zeros((2, units))               # the sums of a step that is not kept
-        self.side_by_side = np.empty((2, 0, units))     # work array, grown to the batch
+        self.side_by_side = np.empty((2, 0, units))     # work arrays, grown to the batch
         self.ones = np.ones(0)
+        self.shifted = (np.empty((0, units), dtype=np.float32), np.ones(0, dtype=np.float32),
+                        np.empty(units, dtype=np.float32), np.empty((2, units), dtype=np.float32))
+        self.float32 = np.dtype(model.dtype) == np.float32
         self.steps = 0                                  # steps seen
         self.kept = 0                                   # rows written
         self.epoch_start = 0                            # first row of the current epoch
@@ -148,21 +182,30 @@ class Recorder:
         if packed is None:
             packed = self.model.parameters()
         norms = self.norms[row]
-        # Values and gradients together: squared in float64, summed per parameter.
-        squares = self.scratch
-        np.square(packed.stacked, out=squares, dtype=np.float64)
-        np.add.reduceat(squares, packed.starts, axis=1, out=norms[:2])
         if step.update is None:    # plain SGD: the update was -scale * gradient
             self.update_scales[row] = step.scale
-        else:
+        if _one_dot_each(packed):
+            self._norms_each(packed, step, norms)
+            return
+        # Values and gradients together: squared in float64, summed per parameter.
+        squares = self.scratch
+        if squares.shape[1] != packed.values.size:
+            squares = self.scratch = np.empty((2, packed.values.size))
+        np.square(packed.stacked, out=squares, dtype=np.float64)
+        np.add.reduceat(squares, packed.starts, axis=1, out=norms[:2])
+        if step.update is not None:
             np.square(step.update, out=squares[0], dtype=np.float64)
             np.add.reduceat(squares[0], packed.starts, out=norms[2])
         np.sqrt(norms, out=norms)
         if self.may_overflow and math.isinf(norms.sum()):    # a float64 square overflowed
-            flats = (packed.values, packed.grads, step.update)
-            for flat, out in zip(flats, norms):
-                if flat is not None:
-                    out[:] = [global_norm(part) for part in np.split(flat, packed.starts[1:])]
+            self._norms_each(packed, step, norms)
+
+    @staticmethod
+    def _norms_each(packed, step, norms: np.ndarray) -> None:
+        """One parameter at a time, each norm safe from overflow (``optim.global_norm``)."""
+        for flat, out in zip((packed.values, packed.grads, step.update), norms):
+            if flat is not None:
+                out[:] = [global_norm(part) for part in np.split(flat, packed.starts[1:])]
 
     def _record_units(self, stats: np.ndarray) -> int:
         """Per unit, the sum of its outputs over the batch and the sum of their squares,
@@ -171,6 +214,12 @@ class Recorder:
         than the data)."""
         outputs = [layer.output for layer in self.activations]
         batch = outputs[0].shape[0]
+        if not (self.float32 and batch * stats.shape[1] >= SHIFTED_FLOAT32
+                and self._sums_shifted(outputs, batch, stats)):
+            self._sums_float64(outputs, batch, stats)
+        return batch
+
+    def _sums_float64(self, outputs: list, batch: int, stats: np.ndarray) -> None:
         if batch > self.ones.shape[0]:     # the first step, or a larger batch than before
             self.side_by_side = np.empty((2, batch, stats.shape[1]))
             self.ones = np.ones(batch)
@@ -180,7 +229,37 @@ class Recorder:
         np.concatenate(outputs, axis=1, out=both[0])
         np.square(both[0], out=both[1])
         np.matmul(self.ones[:batch], both, out=stats)
-        return batch
+
+    def _sums_shifted(self, outputs: list, batch: int, stats: np.ndarray) -> bool:
+        """The same sums for a large float32 batch, without a float64 copy of it.
+
+        Each unit's outputs x are shifted by its first one, c: d = x - c. The sums of d
+        and d^2 are taken in float32 (no cancellation: d is of the size of the spread,
+        not of the mean), then, per unit in float64, sum x = B c + sum d and
+        sum x^2 = sum d^2 + c (2 sum d + B c). False (nothing written) when a float32
+        sum overflowed or a sum of squares is small enough to have lost bits to underflow.
+        """
+        side_by_side, ones, shift, sums = self.shifted
+        if batch > ones.shape[0]:
+            side_by_side = np.empty((batch, stats.shape[1]), dtype=np.float32)
+            ones = np.ones(batch, dtype=np.float32)
+            self.shifted = side_by_side, ones, shift, sums
+        d = side_by_side[:batch]
+        np.concatenate(outputs, axis=1, out=d)
+        np.copyto(shift, d[0])
+        np.subtract(d, shift, out=d)
+        np.matmul(ones[:batch], d, out=sums[0])
+        np.einsum("ij,ij->j", d, d, out=sums[1])
+        with np.errstate(all="ignore"):
+            if not np.isfinite(sums).all() or np.any((sums[1] < _FLOAT32_SQUARES_LOW) & (
+                    (sums[1] > 0) | (sums[0] != 0))):
+                return False
+        c = shift.astype(np.float64)
+        np.multiply(c, batch, out=stats[0])
+        stats[0] += sums[0]                                  # sum x = B c + sum d
+        np.multiply(c, stats[0] + sums[0], out=stats[1])     # c (2 sum d + B c) ...
+        stats[1] += sums[1]                                  # ... + sum d^2
+        return True
 
     def _dead_share(self, silent: np.ndarray) -> np.ndarray:
         """Share of silent units per ReLU-family layer, from (..., all units) flags."""
