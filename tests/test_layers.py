@@ -317,3 +317,14 @@ def test_mlp_same_seed_same_network():
     for la, lb in zip(a.dense_layers, b.dense_layers):
         np.testing.assert_array_equal(la.params["W"], lb.params["W"])
     assert not np.array_equal(a.dense_layers[0].params["W"], c.dense_layers[0].params["W"])
+
+
+def test_layers_keep_their_names_and_new_ones_take_free_numbers():
+    named = nnlab.Dense(4, 4)
+    named.name = "encoder"
+    first = nnlab.Sequential([nnlab.Dense(4, 4), nnlab.ReLU()])
+    reused = first.layers[0]                          # named dense1 by the first model
+    model = nnlab.Sequential([nnlab.Dense(2, 4), nnlab.ReLU(), named, nnlab.ReLU(),
+                              nnlab.Dense(4, 4), reused])
+    assert [layer.name for layer in model.layers] == [
+        "dense2", "relu1", "encoder", "relu2", "dense3", "dense1"]

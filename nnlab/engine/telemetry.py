@@ -50,7 +50,7 @@ DOT_PER_PARAMETER = 4096
 # A float32 model's batches of at least this many activation entries (batch x units) are
 # summed in float32 after subtracting each unit's first output (see _sums_shifted):
 # half the memory traffic of a float64 copy, which on large nets is what costs time.
-SHIFTED_FLOAT32 = 2 ** 16
+SHIFTED_FLOAT32 = 2 ** 18
 # Sums of squares below this (float32's smallest normal number times 2^24) may have lost
 # bits to underflow; such a step is summed in float64 instead.
 _FLOAT32_SQUARES_LOW = float(np.finfo(np.float32).tiny) * 2.0 ** 24
