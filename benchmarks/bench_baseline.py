@@ -53,9 +53,17 @@ def load_baseline(commit: str = BASELINE_COMMIT, folder: Path | None = None):
     (folder / "nnlab").rename(folder / "nnlab_baseline")
     sys.path.insert(0, str(folder))
     try:
-        return importlib.import_module("nnlab_baseline")
+        package = importlib.import_module("nnlab_baseline")
+        # It must also train here (it needs numpy.random.Generator.spawn, NumPy 1.25+).
+        X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+        package.train(package.mlp([2, 3, 2], seed=0), X, y, epochs=1, batch_size=2)
+    except Exception as error:     # an old engine that does not run on these versions
+        sys.modules.pop("nnlab_baseline", None)
+        raise BaselineMissing(f"nnlab at commit {commit} does not run with NumPy "
+                              f"{np.__version__} here ({type(error).__name__}: {error})") from None
     finally:
         sys.path.remove(str(folder))
+    return package
 
 
 def runner(package, shape, variant, dtype, telemetry):

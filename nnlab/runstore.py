@@ -4,16 +4,24 @@ The dropout lab trains 1000 epochs for each of its 11 rates: about half a second
 each, too slow for a click. ``make runs`` (``python -m nnlab.runstore``) trains
 them once and writes them to ``nnlab/lab_runs.npz`` (compressed, about 1 MB);
 ``experiments.outcome`` then reads a stored run instead of training it. A stored
-run is the run itself: its History bit for bit, its final weights (the model is
-rebuilt from them), its measurements, and the parameters it kept at the epochs
-the lab plays (``History.snapshots``); its run record (``History.run``) is
-described again from the configuration. ``tests/test_runstore.py`` trains a
-sample again and compares. Settings not in the store are trained as before.
+run is the run itself: its History, its final weights (the model is rebuilt
+from them), its measurements, and the parameters it kept at the epochs the lab
+plays (``History.snapshots``); its run record (``History.run``) is described
+again from the configuration. Settings not in the store are trained as before.
+
+Bit for bit where the arithmetic is the same: another NumPy or BLAS may round a
+last bit differently (NumPy 1.24 against 2.x: about 1e-13 after 1000 epochs).
+The store keeps a :func:`fingerprint` of the machine that built it (a hash of a
+two-epoch run of the same network); :func:`built_here` says whether this machine
+matches. ``tests/test_runstore.py`` trains a sample again and compares: bit for
+bit when it matches, to rounding otherwise. The lab shows the stored numbers
+either way, so every machine shows the same ones.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import sys
@@ -38,6 +46,21 @@ def stored_configs():
     from .experiments import CASES
     base = CASES["dropout"].broken
     return [base.replace(dropout=rate) for rate in np.round(np.arange(0.0, 1.01, 0.1), 1)]
+
+
+def fingerprint() -> str:
+    """A hash of a two-epoch run of the stored network on this machine: the same where
+    NumPy and the BLAS round exactly as on the machine that built the store."""
+    from .experiments import trained
+    history = trained(stored_configs()[0].replace(epochs=2)).history
+    numbers = (history.step_loss, history.grad_norms, history.activation_std)
+    return hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in numbers)).hexdigest()[:16]
+
+
+def built_here(path: Path = PATH) -> bool:
+    """Whether this machine computes the stored runs bit for bit (see :func:`fingerprint`)."""
+    with np.load(path) as store:
+        return "fingerprint" in store.files and store["fingerprint"].tobytes().decode() == fingerprint()
 
 
 def key(config) -> str:
@@ -69,7 +92,8 @@ def write(configs=None, path: Path = PATH) -> Path:
     """Train ``configs`` (default: :func:`stored_configs`) and write the store."""
     from .experiments import trained
     configs = stored_configs() if configs is None else configs
-    arrays = {"keys": np.frombuffer(json.dumps([key(c) for c in configs]).encode(), dtype=np.uint8)}
+    arrays = {"keys": np.frombuffer(json.dumps([key(c) for c in configs]).encode(), dtype=np.uint8),
+              "fingerprint": np.frombuffer(fingerprint().encode(), dtype=np.uint8)}
     for number, config in enumerate(configs):
         arrays.update(_encode(trained(config), f"{number}."))
     # An .npz as np.savez_compressed writes it, but with fixed dates: the same runs give the

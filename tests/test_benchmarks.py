@@ -64,8 +64,9 @@ def test_engine_rows_pair_nnlab_with_torch(quick_run):
 def test_baseline_rows_compare_the_engine_with_the_one_before_issue_10(quick_run):
     _, results, markdown = quick_run
     baseline = results["baseline"]
-    if baseline.get("skipped"):      # a shallow clone has no baseline commit to compare
-        assert "git archive" in baseline["skipped"] and baseline["rows"] == []
+    if baseline.get("skipped"):      # a shallow clone, or an old NumPy the old engine needs newer
+        assert "git archive" in baseline["skipped"] or "does not run" in baseline["skipped"]
+        assert baseline["rows"] == []
         return
     assert [row["telemetry"] for row in baseline["rows"]] == [False, True]
     for row in baseline["rows"]:
