@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import nnlab
-from bench_engine import LR, SHAPES, interleaved, shape_name, synthetic_data
+from bench_engine import SHAPES, interleaved, nnlab_runner, shape_name
 
 # main before issue 10 (the engine as it was when the issue was filed)
 BASELINE_COMMIT = "7115d31"
@@ -66,28 +66,6 @@ def load_baseline(commit: str = BASELINE_COMMIT, folder: Path | None = None):
     return package
 
 
-def runner(package, shape, variant, dtype, telemetry):
-    """A function of epochs -> (steps, seconds) training one model built by ``package``."""
-    import time
-
-    inputs, hidden, classes, batch, _ = shape
-    X, y = synthetic_data(shape, dtype)
-    model = package.mlp([inputs, *hidden, classes], activation="relu",
-                        batchnorm=variant == "bn+dropout",
-                        dropout=0.1 if variant == "bn+dropout" else 0.0,
-                        seed=0, dtype=getattr(np, dtype))
-    calls = [0]
-
-    def run(epochs):
-        calls[0] += 1
-        started = time.perf_counter()
-        history = package.train(model, X, y, epochs=epochs, batch_size=batch, lr=LR,
-                                seed=calls[0], telemetry=telemetry)
-        return history.steps, time.perf_counter() - started
-
-    return run
-
-
 def baseline(seconds_per_config: float = 1.0, rounds: int = 7, shapes=None,
              variants=("plain", "bn+dropout"), dtypes=("float32", "float64"),
              telemetry_settings=(False, True), log=print) -> dict:
@@ -101,8 +79,8 @@ def baseline(seconds_per_config: float = 1.0, rounds: int = 7, shapes=None,
         for variant in variants:
             for dtype in dtypes:
                 for telemetry in telemetry_settings:
-                    runners = {"baseline": runner(old, shape, variant, dtype, telemetry),
-                               "now": runner(nnlab, shape, variant, dtype, telemetry)}
+                    runners = {"baseline": nnlab_runner(shape, variant, dtype, telemetry, old),
+                               "now": nnlab_runner(shape, variant, dtype, telemetry, nnlab)}
                     result = interleaved(runners, shape[4], seconds_per_config / rounds, rounds)
                     before = result["baseline"]["steps_per_s"]
                     now = result["now"]["steps_per_s"]

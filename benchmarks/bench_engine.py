@@ -86,20 +86,21 @@ def synthetic_data(shape, dtype, seed=0):
 # Runners: each takes a number of epochs and returns (steps taken, seconds)
 # ---------------------------------------------------------------------------
 
-def nnlab_runner(shape, variant, dtype, telemetry=False):
+def nnlab_runner(shape, variant, dtype, telemetry=False, package=nnlab):
+    """``package`` is nnlab, or another version of it (bench_baseline's nnlab_baseline)."""
     inputs, hidden, classes, batch, _ = shape
     X, y = synthetic_data(shape, dtype)
-    model = nnlab.mlp([inputs, *hidden, classes], activation="relu",
-                      batchnorm=variant == "bn+dropout",
-                      dropout=DROPOUT_RATE if variant == "bn+dropout" else 0.0,
-                      seed=0, dtype=getattr(np, dtype))
+    model = package.mlp([inputs, *hidden, classes], activation="relu",
+                        batchnorm=variant == "bn+dropout",
+                        dropout=DROPOUT_RATE if variant == "bn+dropout" else 0.0,
+                        seed=0, dtype=getattr(np, dtype))
     calls = [0]
 
     def run(epochs):
         calls[0] += 1
         started = time.perf_counter()
-        history = nnlab.train(model, X, y, epochs=epochs, batch_size=batch, lr=LR,
-                              seed=calls[0], telemetry=telemetry)
+        history = package.train(model, X, y, epochs=epochs, batch_size=batch, lr=LR,
+                                seed=calls[0], telemetry=telemetry)
         seconds = time.perf_counter() - started
         return history.steps, seconds
 

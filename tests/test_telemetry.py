@@ -76,15 +76,6 @@ def test_epoch_dead_fraction_keeps_finished_epochs_only(spirals):
 
 # --------------------------------------------------------------------------- every row, by hand
 
-@pytest.fixture(params=["small-net sums", "large-net sums"])
-def sums(request, monkeypatch):
-    """The recorder's two ways of summing (see nnlab.telemetry), the large-net one forced."""
-    if request.param == "large-net sums":
-        monkeypatch.setattr(nnlab.telemetry, "DOT_PER_PARAMETER", 0)
-        monkeypatch.setattr(nnlab.telemetry, "SHIFTED_FLOAT32", 0)
-    return request.param
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_every_row_equals_a_float64_recomputation_whatever_the_batch_sizes(spirals, dtype,

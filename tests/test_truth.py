@@ -285,17 +285,6 @@ def test_the_global_norm_of_float32_near_its_limits(size):
         assert moved == pytest.approx(0.1, rel=1e-4)
 
 
-@pytest.fixture(params=["small-net sums", "large-net sums"])
-def sums(request, monkeypatch):
-    """The recorder's two ways of summing (see nnlab.telemetry): the small-net one (float64
-    copies), and the large-net one (one dot product per parameter; float32 activations
-    summed after a shift, falling back to float64), forced here on a small net."""
-    if request.param == "large-net sums":
-        monkeypatch.setattr(nnlab.telemetry, "DOT_PER_PARAMETER", 0)
-        monkeypatch.setattr(nnlab.telemetry, "SHIFTED_FLOAT32", 0)
-    return request.param
-
-
 def recorded(model, inputs, labels):
     """One full-batch step of ``model``, with its telemetry row."""
     recorder = nnlab.Recorder(model, 1)
