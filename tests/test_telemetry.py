@@ -78,19 +78,20 @@ def test_epoch_dead_fraction_keeps_finished_epochs_only(spirals):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_every_row_equals_a_float64_recomputation_whatever_the_batch_sizes(spirals, dtype,
-                                                                           momentum, sums):
-    """The recorder driven by hand through batches of 6, 32, 2 and 32 examples (its work
-    arrays grow and are reused): each row equals the statistics recomputed in float64 from
-    what the layers held at that step."""
+@pytest.mark.parametrize("batchnorm, sizes", [(True, (6, 32, 2, 32)), (False, (6, 32, 1, 32))])
+def test_every_row_equals_a_float64_recomputation_whatever_the_batch_sizes(
+        spirals, dtype, momentum, batchnorm, sizes, sums):
+    """The recorder driven by hand through batches of different sizes, down to one example
+    (its work arrays grow and are reused): each row equals the statistics recomputed in
+    float64 from what the layers held at that step."""
     X, y = spirals
-    model = nnlab.mlp([2, 16, 8, 2], batchnorm=True, seed=0, dtype=dtype)
+    model = nnlab.mlp([2, 16, 8, 2], batchnorm=batchnorm, seed=0, dtype=dtype)
     loss, optimizer = nnlab.SoftmaxCrossEntropy(), nnlab.SGD(0.1, momentum=momentum)
     recorder = nnlab.Recorder(model, 4)
     dense = model.dense_layers
     velocity = [0.0] * len(dense)       # the update, W <- W + v, kept here in float64
     expected = []
-    for size in (6, 32, 2, 32):
+    for size in sizes:
         loss.forward(model.forward(X[:size].astype(dtype), training=True), y[:size])
         model.backward(loss.backward())
         grads = [layer.grads["W"].astype(np.float64) for layer in dense]
