@@ -8,6 +8,8 @@ STAMP    := $(VENV)/.installed-stamp
 LAB_ARGS ?=
 # Options for Voila (make demo), e.g. DEMO_ARGS="--no-browser --port=8867".
 DEMO_ARGS ?=
+# Options for JupyterHub (make hub), e.g. HUB_ARGS="--port=8001"; class settings are NNLAB_HUB_*.
+HUB_ARGS ?=
 # The tested pins (environment.yml uses them too); `make install CONSTRAINTS=` installs unpinned.
 CONSTRAINTS ?= constraints.txt
 PIN := $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS),)
@@ -16,7 +18,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # One BLAS thread (faster for lesson-sized nets, and reproducible): `import nnlab` sets it,
 # before NumPy loads (nnlab.ONE_BLAS_THREAD; tests/conftest.py imports nnlab first).
 
-.PHONY: lab demo test test-matrix constraints install notebooks html bench runs clean
+.PHONY: lab demo hub test test-matrix constraints install notebooks html bench runs clean
 
 install: $(STAMP)
 
@@ -29,6 +31,12 @@ $(VENV)/.demo-stamp: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[demo]" $(PIN)
 	@touch $@
 
+# The class hub's packages: JupyterHub and its idle culler (the `hub` extra) and the proxy (npm).
+$(VENV)/.hub-stamp: $(STAMP) deploy/package.json deploy/package-lock.json
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[hub]" $(PIN)
+	cd deploy && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
@@ -37,7 +45,11 @@ lab: $(STAMP)
 demo: $(VENV)/.demo-stamp
 	$(BIN)/python -m nnlab.demo --build-dir build/demo $(DEMO_ARGS)
 
-test: $(STAMP)
+# A JupyterHub for a class on this machine (deploy/): prints its URL; see "Teaching a class".
+hub: $(VENV)/.hub-stamp
+	$(BIN)/python deploy/launch.py $(HUB_ARGS)
+
+test: $(STAMP) $(VENV)/.hub-stamp
 	$(BIN)/python $(PYTEST_ALL)
 
 # The versions pyproject.toml promises, tested (not part of `make test`: two fresh environments):
