@@ -25,6 +25,14 @@ import sys
 from pathlib import Path
 
 DEFAULT_PORT = 8866
+# For a room, unless DEMO_ARGS sets them otherwise: a page closed or idle for 5 minutes frees its
+# kernel (checked every minute), and at most 40 pages have a kernel at once (nnlab.demo_kernels).
+ROOM_DEFAULTS = {
+    "MappingKernelManager.cull_idle_timeout": "300",
+    "MappingKernelManager.cull_interval": "60",
+    "VoilaConfiguration.multi_kernel_manager_class": "nnlab.demo_kernels.CappedKernelManager",
+    "CappedKernelManager.max_kernels": "40",
+}
 LESSONS = Path(__file__).resolve().parents[1] / "notebooks"
 LAB_CALL = re.compile(r"^\s*labs\.(\w+)\(\)\s*$", re.MULTILINE)
 
@@ -74,7 +82,8 @@ def write_pages(build_dir, lessons=LESSONS) -> list[Path]:
     for stem, title, name in found:
         if not callable(getattr(labs, name, None)):
             raise ValueError(f"{stem}.ipynb calls labs.{name}(), which nnlab.labs does not have")
-        code = f"import nnlab\nfrom nnlab import labs\n\nlabs.{name}(lecture=True)"
+        code = (f"import nnlab\nfrom nnlab import demo, labs\n\n"
+                f"demo.preset_from_url(labs.{name}(lecture=True))")
         path = build_dir / f"{stem}.ipynb"
         path.write_text(json.dumps(_notebook([_cell("code", code, 0)]), indent=1))
         written.append(path)
@@ -86,6 +95,31 @@ def write_pages(build_dir, lessons=LESSONS) -> list[Path]:
     index = build_dir / "index.ipynb"
     index.write_text(json.dumps(_notebook([_cell("markdown", landing, 0)]), indent=1))
     return [index, *written]
+
+
+def preset_from_url(lab, query: str | None = None):
+    """Show the preset the page's address names (``...ipynb?preset=fixed``), and return ``lab``.
+
+    Voila passes the address's query string to the page's kernel (``QUERY_STRING``), so a lecturer
+    can link a lab in a given state. An unknown preset is named, with the valid ones, above the lab.
+    """
+    from urllib.parse import parse_qs
+
+    query = os.environ.get("QUERY_STRING", "") if query is None else query
+    wanted = parse_qs(query).get("preset", [None])[-1]
+    if wanted is not None:
+        if wanted in lab.presets:
+            lab.preset.value = wanted
+        else:
+            print(f"This address asks for preset {wanted!r}, which this lab does not have; it "
+                  f"has {', '.join(lab.presets)} (for example ?preset={next(iter(lab.presets))}).")
+    return lab
+
+
+def room_options(voila_args) -> list[str]:
+    """``ROOM_DEFAULTS`` as Voila options, less those ``voila_args`` sets itself."""
+    return [f"--{name}={value}" for name, value in ROOM_DEFAULTS.items()
+            if _option(voila_args, name, None) is None]
 
 
 def _option(args, name: str, default: str) -> str:
@@ -150,7 +184,8 @@ def main(argv=None) -> int:
           f"http://{ip}:{port}/voila/render/index.ipynb", flush=True)
     voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
     command = [voila, str(arguments.build_dir), f"--port={port}", "--Voila.port_retries=0",
-               "--strip_sources=True", "--theme=light", *_without(voila_args, "port")]
+               "--strip_sources=True", "--theme=light", *room_options(voila_args),
+               *_without(voila_args, "port")]
     os.execv(voila, command) if os.path.isabs(voila) else os.execvp(voila, command)
     return 0     # not reached
 
