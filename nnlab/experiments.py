@@ -12,14 +12,14 @@ further named variants (other remedies, asides).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 
 import numpy as np
 
 from . import metrics
 from .engine import datasets
-from .engine._checks import check_choice
+from .engine._checks import check_choice, check_positive_int
 from .engine.models import mlp
 from .engine.optim import SGD
 from .engine.telemetry import dead_units
@@ -67,8 +67,24 @@ class Experiment:
     title: str = field(default="", compare=False)
 
     def replace(self, **changes) -> "Experiment":
-        """A copy with some settings changed, e.g. ``config.replace(activation="relu")``."""
+        """A copy with some settings changed, e.g. ``config.replace(activation="relu")``.
+
+        A setting that does not exist (a typo such as ``activaton``) raises a TypeError
+        that names it and lists the valid settings."""
+        check_settings(type(self), changes)
         return replace(self, **changes)
+
+    def check(self) -> "Experiment":
+        """Refuse, with a ValueError a learner can act on, settings no run can have
+        (``epochs=0``, ``batch_size=0``, ``n=0``); return the configuration otherwise."""
+        for name in ("epochs", "batch_size", "n"):
+            value = getattr(self, name)
+            try:
+                check_positive_int(name, value)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"This experiment cannot run: {error} A run needs at least "
+                                 f"one epoch, one example and a batch of one.") from None
+        return self
 
     @property
     def depth(self) -> int:
@@ -119,6 +135,23 @@ class Experiment:
         return ", ".join(parts)
 
 
+def check_settings(settings_type, changes: dict) -> None:
+    """Every name in ``changes`` must be a setting of the dataclass ``settings_type``:
+    otherwise a TypeError names the unknown one(s), suggests the closest, and lists them all."""
+    valid = [f.name for f in fields(settings_type)]
+    unknown = [name for name in changes if name not in valid]
+    if not unknown:
+        return
+    import difflib
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, valid, n=1)
+        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    noun = "setting" if len(unknown) == 1 else "settings"
+    raise TypeError(f"{settings_type.__name__} has no {noun} {', '.join(hints)}. The valid "
+                    f"settings are: {', '.join(valid)}.")
+
+
 @dataclass(eq=False)
 class Outcome:
     """A finished run: its History and the measurements a lesson needs beyond it.
@@ -148,12 +181,14 @@ def outcome(config: Experiment) -> Outcome:
     are the same numbers, bit for bit.
     """
     from . import runstore
+    config.check()
     stored = runstore.load(config)
     return stored if stored is not None else trained(config)
 
 
 def trained(config: Experiment) -> Outcome:
     """Train ``config`` now (no cache, no store)."""
+    config.check()
     (X, y), val = config.data()
     n_classes = int(y.max()) + 1
     model = config.build(X.shape[1], n_classes)
@@ -175,6 +210,7 @@ def trained(config: Experiment) -> Outcome:
 def frame_step(epochs: int) -> int:
     """The spacing of the epochs a lab shows: the smallest divisor of ``epochs`` that
     leaves at most ``MOST_FRAMES`` frames after epoch 0 (so the last epoch is one)."""
+    check_positive_int("epochs", epochs)
     return next(step for step in range(1, epochs + 1)
                 if epochs % step == 0 and epochs // step <= MOST_FRAMES)
 
@@ -187,7 +223,8 @@ def frame_epochs(epochs: int) -> list[int]:
 def step_at_epoch(history: History, epoch: int) -> int:
     """The telemetry row that shows the network after ``epoch`` epochs: the first step of
     the next epoch (its gradient is taken at those weights), or the last step recorded."""
-    return max(min(epoch * history.steps_per_epoch, history.steps - 1), 0)
+    step = max(min(epoch * history.steps_per_epoch, history.steps - 1), 0)
+    return history.telemetry_row(step)[0] if history.telemetry_rows else step
 
 
 def snapshot_at(history: History, epoch: int) -> int:

@@ -271,7 +271,7 @@ class Lab:
                 widget.value = epochs
 
     def _on_shown(self, change):
-        if change["new"] and speculate.ENABLED:
+        if change["new"] and speculate.allowed():
             if self._twin is None:
                 self._twin = self.figure.twin()    # built here, in the kernel's main thread
             self._speculate()

@@ -324,6 +324,10 @@ def fix_verdict(name: str, fix) -> MysteryVerdict:
         return MysteryVerdict(False, f"fix must be an Experiment, such as "
                                      f"mysteries.MYSTERIES[{name!r}].replace(lr=0.1), but got "
                                      f"{type(fix).__name__}.")
+    try:
+        fix.check()
+    except ValueError as error:
+        return MysteryVerdict(False, str(error))
     changed = _changed_data(config, fix)
     if changed:
         return MysteryVerdict(False, f"That changes the data ({', '.join(changed)}). Keep the "

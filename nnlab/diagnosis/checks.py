@@ -55,7 +55,7 @@ def check_vanishing(history: History, notes: list) -> Finding | None:
                          f"{typical:.1e} of the last hidden layer's: low, but above the "
                          f"vanishing threshold ({VANISHING_RATIO:.0e}).")
         return None
-    step = int(np.flatnonzero(ratios <= VANISHING_RATIO)[0])
+    step = reading.step_of_row(history, int(np.flatnonzero(ratios <= VANISHING_RATIO)[0]))
     names = history.layer_names
     with np.errstate(all="ignore"):
         medians = np.array([geometric_median(values[:, column]) for column in range(n_dense)])
@@ -64,7 +64,7 @@ def check_vanishing(history: History, notes: list) -> Finding | None:
     per_layer = typical ** (1.0 / (n_dense - 2))
     first, last = name(names, 0, "dense"), name(names, n_dense - 2, "dense")
     evidence = (f"The error signal ||dL/db|| at {first} is {typical:.1e} times the one at "
-                f"{last} (median over {int(np.isfinite(ratios).sum())} steps, below "
+                f"{last} (median over {reading.rows_text(history, int(np.isfinite(ratios).sum()))}, below "
                 f"{VANISHING_RATIO:.0e} from step {step}): each layer passes back only about "
                 f"{per_layer:.2f} of what it receives. Starved layers: {', '.join(starved)}.")
     return _finding("vanishing_gradients", evidence,
@@ -77,9 +77,12 @@ def check_vanishing(history: History, notes: list) -> Finding | None:
 def _weight_grad_ratio(history: History, step: int) -> float:
     """First Dense layer's ||dL/dW|| over the last one's at ``step`` (what the lessons plot)."""
     values = rows(history, "grad_norms")
-    if values.shape[0] <= step or values.shape[1] < 2 or not values[step, -1] > 0:
+    if values.shape[0] == 0 or values.shape[1] < 2:
         return float("nan")
-    return float(values[step, 0] / values[step, -1])
+    row = history.telemetry_row(step)[0] if isinstance(history, History) else step
+    if row >= values.shape[0] or not values[row, -1] > 0:
+        return float("nan")
+    return float(values[row, 0] / values[row, -1])
 
 
 def check_exploding(history: History, notes: list) -> Finding | None:
@@ -90,7 +93,7 @@ def check_exploding(history: History, notes: list) -> Finding | None:
     if not np.isfinite(ratios[0]) or ratios[0] < EXPLODING_RATIO:
         return None
     growth = float(ratios[0])
-    updates = rows(history, "update_ratios")[:reading.steps_per_epoch(history)]
+    updates = rows(history, "update_ratios")[:reading.rows_in_first_epoch(history)]
     updates = updates[np.isfinite(updates)] if updates.size else updates.ravel()
     largest_update = float(updates.max()) if updates.size else float("nan")
     names = history.layer_names
