@@ -243,3 +243,111 @@ def test_the_loss_chosen_for_bool_or_float_labels_is_said(kind):
                     loss=nnlab.MeanSquaredError())
         targets = np.linspace(-1, 1, 60)     # real regression targets: nothing to say either
         nnlab.train(nnlab.mlp([2, 8, 1], seed=0), X, targets, epochs=1)
+
+
+# --- a progress bar by default, in a notebook, for long runs -----------------
+
+class _RecordingBar:
+    shown: list = []
+
+    def __init__(self, total, description):
+        self.updates = []
+        _RecordingBar.shown.append(self)
+
+    def update(self, done, text=""):
+        self.updates.append(done)
+
+    def close(self, text=""):
+        self.closed = text
+
+
+@pytest.mark.parametrize("setting, after, expect_bar", [
+    ("1", 0.0, True),            # a notebook, a run past the threshold: a bar by default
+    ("1", 3600.0, False),        # a short run: nothing
+    ("0", 0.0, False),           # NNLAB_PROGRESS=0 (tests, nbval, make notebooks): nothing
+])
+def test_train_shows_a_progress_bar_by_default_in_a_notebook_for_long_runs(monkeypatch, setting,
+                                                                           after, expect_bar):
+    from nnlab.engine import progress
+    monkeypatch.setenv("NNLAB_PROGRESS", setting)
+    monkeypatch.setattr(progress, "_in_notebook", lambda: True)
+    monkeypatch.setattr(progress, "NOTEBOOK_BAR", _RecordingBar)
+    monkeypatch.setattr(progress, "PROGRESS_AFTER", after)
+    _RecordingBar.shown = []
+    X, y = nnlab.datasets.moons(n=60, seed=0)
+    nnlab.train(nnlab.mlp([2, 8, 2], seed=0), X, y, epochs=4)
+    assert bool(_RecordingBar.shown) is expect_bar
+    if expect_bar:
+        assert _RecordingBar.shown[0].updates[-1] == 4
+    _RecordingBar.shown = []
+    nnlab.train(nnlab.mlp([2, 8, 2], seed=0), X, y, epochs=4, progress=False)
+    assert not _RecordingBar.shown
+    with nnlab.training.quietly():        # the course's background runs never show one
+        nnlab.train(nnlab.mlp([2, 8, 2], seed=0), X, y, epochs=4)
+    assert not _RecordingBar.shown
+
+
+def test_the_test_suite_runs_with_the_default_bar_off():
+    import os
+    assert os.environ.get("NNLAB_PROGRESS") == "0"
+
+
+# --- diagnose: unscaled inputs and constant columns ----------------------------
+
+def _moons_one_feature_times_1000(lr):
+    X, y = nnlab.datasets.moons(n=300, seed=0)
+    X = X.copy()
+    X[:, 0] *= 1000
+    model = nnlab.mlp([2, 32, 32, 2], activation="relu", seed=0)
+    return nnlab.train(model, X, y, epochs=30, lr=lr, seed=0), model, (X, y)
+
+
+@pytest.mark.parametrize("lr", [0.1, 0.001])
+def test_diagnose_names_unscaled_inputs_on_a_relu_net_and_standardizing_comes_first(lr):
+    history, model, data = _moons_one_feature_times_1000(lr)
+    for report in (nnlab.diagnose(history), nnlab.diagnose(history, model=model, data=data)):
+        assert report.cases[0] == "unscaled_inputs", report.cases
+        first = report.findings[0]
+        assert "standardize" in " ".join(first.remedies).lower()
+        others = " ".join(r for f in report.findings[1:] for r in f.remedies).lower()
+        assert "lower the learning rate" not in others and "clip" not in others
+        assert "-1 or +1" not in str(report)      # ReLU units are not pinned at -1 or +1
+
+
+def test_standardizing_is_the_fix_the_diagnosis_promised():
+    history, _, (X, y) = _moons_one_feature_times_1000(0.001)
+    fixed = nnlab.train(nnlab.mlp([2, 32, 32, 2], activation="relu", seed=0),
+                        nnlab.datasets.standardize(X), y, epochs=30, lr=0.001, seed=0)
+    assert metrics.training_accuracy_during(fixed) > metrics.training_accuracy_during(history)
+
+
+@pytest.mark.parametrize("column", [0.0, 1.0])
+def test_a_constant_column_is_not_read_as_unstandardized(column):
+    X, y = nnlab.datasets.moons(n=200, seed=0)
+    X = nnlab.datasets.standardize(np.hstack([X, np.full((200, 1), column)]))
+    history = nnlab.train(nnlab.mlp([3, 16, 16, 2], seed=0), X, y, epochs=20, seed=0)
+    assert history.run.inputs_standardized
+    lo, hi = history.run.input_scale
+    assert 0.5 <= lo <= hi <= 2
+    for report in (nnlab.diagnose(history), nnlab.diagnose(history, data=(X, y))):
+        assert "unscaled_inputs" not in report.cases
+        assert not any("Normalize the inputs" in r for r in report.remedies)
+
+
+def test_a_constant_zero_column_does_not_hide_unscaled_inputs_passed_as_data():
+    X, y = nnlab.datasets.moons(n=200, seed=0)
+    X = np.hstack([X * [1000.0, 1.0], np.zeros((200, 1))])
+    history = nnlab.train(nnlab.mlp([3, 16, 16, 2], seed=0), X, y, epochs=5, lr=0.001, seed=0)
+    report = nnlab.diagnose(history, data=(X, y))
+    assert "unscaled_inputs" in report.cases
+
+
+def test_diagnose_reads_momentum_into_the_effective_step():
+    X, y = nnlab.datasets.spirals(n=300, seed=0)
+    X = nnlab.datasets.standardize(X)
+    model = nnlab.mlp([2, 32, 32, 2], seed=0)
+    history = nnlab.train(model, X, y, epochs=30, optimizer=nnlab.SGD(0.1, momentum=0.99),
+                          seed=0)
+    remedies = [r for r in nnlab.diagnose(history).remedies if "Lower the learning rate" in r]
+    assert remedies, nnlab.diagnose(history)
+    assert all("momentum 0.99" in r and "effective step" in r and "= 10" in r for r in remedies)

@@ -377,7 +377,7 @@ class _Run:
 
 def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int = 32,
           lr: float | None = None, optimizer=None, loss=None, val=None, seed=0,
-          progress: bool = False, telemetry: bool = True, snapshot_epochs=None) -> History:
+          progress: bool | None = None, telemetry: bool = True, snapshot_epochs=None) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batch gradient descent; return its History.
 
     Each step: forward a shuffled batch in training mode, compute the loss,
@@ -393,6 +393,11 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     ``snapshot_epochs`` (e.g. ``range(0, epochs + 1, 5)``) keeps the parameters after
     those epochs (0 = before training), within a memory budget (``engine.snapshots``),
     for ``History.parameters_at``.
+
+    ``progress``: None (the default) shows a progress bar in a notebook once the run has
+    taken more than ``progress.PROGRESS_AFTER`` (2) seconds, and never in a terminal, a test,
+    nbval or nbconvert runs with ``NNLAB_PROGRESS=0`` (what ``make test`` and ``make
+    notebooks`` set); True always shows one (a text bar outside a notebook); False never.
 
     Interrupting (Kernel > Interrupt, Ctrl-C) stops training at once and raises
     :class:`TrainingInterrupted`, a KeyboardInterrupt, so a loop of runs stops
@@ -573,7 +578,10 @@ def _finish(run: _Run, interrupted: bool = False) -> None:
 
 
 def _progress(progress, epochs):
+    from .progress import AutoProgress, auto_progress_allowed, progress_bar
+    if progress is None:          # the default: a bar in a notebook, once a run takes a while
+        quiet = getattr(_thread, "quiet", None)
+        return AutoProgress(epochs, "training") if not quiet and auto_progress_allowed() else None
     if not progress:
         return None
-    from .progress import progress_bar
     return progress_bar(epochs, "training")
