@@ -351,3 +351,34 @@ def test_diagnose_reads_momentum_into_the_effective_step():
     remedies = [r for r in nnlab.diagnose(history).remedies if "Lower the learning rate" in r]
     assert remedies, nnlab.diagnose(history)
     assert all("momentum 0.99" in r and "effective step" in r and "= 10" in r for r in remedies)
+
+
+# --- an interrupted lab click -------------------------------------------------
+
+def test_an_interrupted_click_leaves_a_consistent_lab(monkeypatch):
+    lab = labs.vanishing()
+    before = (lab.values(), lab.preset.value, lab.history, lab.epoch.max, lab.epoch.value,
+              lab.output.outputs[0]["data"]["image/svg+xml"])
+    original = speculate.outcome
+
+    def interrupted(config):
+        if config.depth != before[0]["depth"]:
+            raise nnlab.TrainingInterrupted(nnlab.History())
+        return original(config)
+    monkeypatch.setattr(speculate, "outcome", interrupted)
+    name = "depth"
+    widget = lab.controls[name]
+    widget.value = next(v for v in _values(widget) if v != widget.value)
+    values, preset, history, epoch_max, epoch, svg = before
+    assert lab.values() == values and lab.preset.value == preset
+    assert lab.history is history and lab.epoch.max == epoch_max and lab.epoch.value == epoch
+    assert lab.output.outputs[0]["data"]["image/svg+xml"] == svg
+    assert "training:" not in lab.status_text() and "interrupted" in lab.status_text()
+    monkeypatch.setattr(speculate, "outcome", original)
+    widget.value = next(v for v in _values(widget) if v != widget.value)   # the lab still works
+    assert lab.values()[name] == widget.value and "interrupted" not in lab.status_text()
+
+
+def _values(widget):
+    from nnlab.lab import widget_values
+    return widget_values(widget)
