@@ -80,7 +80,7 @@ notebooks: $(STAMP)
 # The slow runs a lab needs at once (the dropout lab's 11 rates, 1000 epochs each), trained once
 # and shipped in nnlab/lab_runs.npz (about 2.8 MB); experiments.outcome reads them.
 runs: $(STAMP)
-	$(BIN)/python -m nnlab.runstore
+	$(BIN)/python -m nnlab.experiments
 
 # Every lesson as static HTML in html/, viewable from file:// with no kernel and no network:
 # MathJax copied into html/mathjax/ (jupyter-server-mathjax), each lab as every one of its

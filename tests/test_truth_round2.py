@@ -382,3 +382,24 @@ def test_an_interrupted_click_leaves_a_consistent_lab(monkeypatch):
 def _values(widget):
     from nnlab.lab import widget_values
     return widget_values(widget)
+
+
+# --- structure ------------------------------------------------------------------
+
+def test_no_two_modules_import_each_other():
+    from pathlib import Path
+    from test_layout import imported_modules
+    root = Path(nnlab.__file__).resolve().parent
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    # ``from . import reading`` names the package too; a submodule always loads its own
+    # package first, so that edge says nothing about the layering.
+    graph = {name: {other for other in imported_modules(path) if other in modules
+                    and other != name and not name.startswith(other + ".")}
+             for name, path in modules.items()}
+    pairs = sorted({tuple(sorted((a, b))) for a, targets in graph.items() for b in targets
+                    if a in graph.get(b, set())})
+    assert not pairs, f"these modules import each other: {pairs}"
