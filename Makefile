@@ -85,14 +85,14 @@ constraints: $(STAMP)
 
 # Re-run every lesson top to bottom in a fresh kernel (cwd notebooks/), saving outputs and widget state.
 notebooks: $(STAMP)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	NNLAB_PROGRESS=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 \
 	    --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
 # The slow runs a lab needs at once (the dropout lab's 11 rates, 1000 epochs each), trained once
 # and shipped in nnlab/lab_runs.npz (about 2.8 MB); experiments.outcome reads them.
 runs: $(STAMP)
-	$(BIN)/python -m nnlab.runstore
+	$(BIN)/python -m nnlab.experiments
 
 # Every lesson as static HTML in html/, viewable from file:// with no kernel and no network:
 # MathJax copied into html/mathjax/ (jupyter-server-mathjax), each lab as every one of its

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from . import plots
 from .diagnosis.reading import rows
-from .diagnosis.report import short
+from .diagnosis.captions import short
 from .engine.training import History
 
 

@@ -12,132 +12,17 @@ further named variants (other remedies, asides).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from . import metrics
-from .engine import datasets
+from . import metrics, runstore
 from .engine._checks import check_choice
-from .engine.models import mlp
-from .engine.optim import SGD
-from .engine.telemetry import dead_units
-from .engine.training import History, evaluate, train
+from .engine.training import History
 
-# The learning rates a lab's slider offers (a lesson's own rate is added to them).
-LEARNING_RATES = (0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
-# A lab can be played through at most this many epochs after the first (0, before training).
-MOST_FRAMES = 50
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """Everything that defines one training run. Frozen, so it can be cached and compared.
-
-    ``hidden`` lists the hidden layer widths (input and output widths come from
-    the data). ``input_scales`` multiplies each input feature (raw data on very
-    different scales); ``label_noise`` is the fraction of labels flipped to a
-    wrong class (in training and validation data alike); ``noise_features`` appends
-    that many columns of pure noise to the inputs; ``standardize`` rescales inputs to mean 0, std 1 using
-    the training set's statistics. ``seed`` draws the data, the weights, the
-    shuffling and the dropout masks.
-    """
-
-    dataset: str = "spirals"
-    n: int = 300
-    noise: float = 0.1
-    label_noise: float = 0.0
-    noise_features: int = 0
-    val_fraction: float = 0.0
-    input_scales: tuple | None = None
-    standardize: bool = False
-    hidden: tuple = (32, 32)
-    activation: str = "relu"
-    init: str | float = "he"
-    bias: float = 0.0
-    batchnorm: bool = False
-    dropout: float = 0.0
-    lr: float = 0.1
-    momentum: float = 0.0
-    clip_norm: float | None = None
-    epochs: int = 30
-    batch_size: int = 32
-    seed: int = 0
-    title: str = field(default="", compare=False)
-
-    def replace(self, **changes) -> "Experiment":
-        """A copy with some settings changed, e.g. ``config.replace(activation="relu")``."""
-        return replace(self, **changes)
-
-    @property
-    def depth(self) -> int:
-        return len(self.hidden)
-
-    def data(self):
-        """``(X_train, y_train), (X_val, y_val)``; the validation pair is None without ``val_fraction``."""
-        check_choice("dataset", self.dataset, tuple(datasets.DATASETS))
-        X, y = datasets.DATASETS[self.dataset](n=self.n, noise=self.noise, seed=self.seed)
-        if self.noise_features:
-            X = datasets.add_noise_features(X, self.noise_features, seed=self.seed + 2)
-        if self.label_noise:
-            y = datasets.flip_labels(y, self.label_noise, seed=self.seed + 1)
-        if self.input_scales is not None:
-            X = datasets.stretch(X, self.input_scales)
-        val = None
-        if self.val_fraction:
-            (X, y), val = datasets.train_val_split(X, y, self.val_fraction, seed=self.seed)
-        if self.standardize:
-            if val is not None:
-                val = (datasets.standardize(val[0], reference=X), val[1])
-            X = datasets.standardize(X)
-        return (X, y), val
-
-    def build(self, n_inputs: int, n_classes: int):
-        """The untrained network this configuration describes."""
-        return mlp([n_inputs, *self.hidden, n_classes], activation=self.activation,
-                   init=self.init, batchnorm=self.batchnorm, dropout=self.dropout,
-                   bias=self.bias, seed=self.seed)
-
-    def describe(self) -> str:
-        """One line a learner can read: the settings that make this run what it is."""
-        parts = [f"{self.depth} hidden x {self.hidden[0]}" if len(set(self.hidden)) == 1
-                 else f"hidden {list(self.hidden)}", self.activation,
-                 f"init {self.init}", f"lr {self.lr:g}"]
-        if self.batchnorm:
-            parts.append("batchnorm")
-        if self.dropout:
-            parts.append(f"dropout {self.dropout:g}")
-        if self.bias:
-            parts.append(f"bias {self.bias:g}")
-        if self.clip_norm is not None:
-            parts.append(f"clip {self.clip_norm:g}")
-        if self.input_scales is not None:
-            parts.append("inputs x" + "/".join(f"{s:g}" for s in self.input_scales))
-        if self.standardize:
-            parts.append("standardized")
-        return ", ".join(parts)
-
-
-@dataclass(eq=False)
-class Outcome:
-    """A finished run: its History and the measurements a lesson needs beyond it.
-
-    ``weight_change`` is, per Dense layer, ||W_after - W_before|| / ||W_before||;
-    ``dead_units`` is, per ReLU-family layer, the fraction of units dead on the
-    whole training set after training; ``train_accuracy`` and ``val_accuracy``
-    are measured in evaluation mode at the end (nan where there is no such set).
-    """
-
-    config: Experiment
-    history: History
-    model: object
-    weight_change: np.ndarray
-    dead_units: np.ndarray
-    train_accuracy: float
-    val_accuracy: float
-    train_loss: float
-
+from .runner import (LEARNING_RATES, MOST_FRAMES, Experiment, Outcome,  # noqa: F401
+                     check_settings, frame_epochs, frame_step, trained)
 
 @lru_cache(maxsize=128)
 def outcome(config: Experiment) -> Outcome:
@@ -147,47 +32,16 @@ def outcome(config: Experiment) -> Outcome:
     (``nnlab.runstore``, written by ``make runs``): those are read, not trained, and
     are the same numbers, bit for bit.
     """
-    from . import runstore
+    config.check()
     stored = runstore.load(config)
     return stored if stored is not None else trained(config)
-
-
-def trained(config: Experiment) -> Outcome:
-    """Train ``config`` now (no cache, no store)."""
-    (X, y), val = config.data()
-    n_classes = int(y.max()) + 1
-    model = config.build(X.shape[1], n_classes)
-    before = [layer.params["W"].copy() for layer in model.dense_layers]
-    optimizer = SGD(config.lr, momentum=config.momentum, clip_norm=config.clip_norm)
-    history = train(model, X, y, epochs=config.epochs, batch_size=config.batch_size,
-                    optimizer=optimizer, val=val, seed=config.seed,
-                    snapshot_epochs=frame_epochs(config.epochs))
-    with np.errstate(all="ignore"):
-        change = np.array([np.linalg.norm(layer.params["W"] - w0) / np.linalg.norm(w0)
-                           for layer, w0 in zip(model.dense_layers, before)])
-    train_loss, train_accuracy = evaluate(model, X, y) if not history.diverged else (np.nan, np.nan)
-    val_accuracy = (evaluate(model, *val)[1] if val is not None and not history.diverged
-                    else float("nan"))
-    return Outcome(config, history, model, change, dead_units(model, X), train_accuracy,
-                   val_accuracy, train_loss)
-
-
-def frame_step(epochs: int) -> int:
-    """The spacing of the epochs a lab shows: the smallest divisor of ``epochs`` that
-    leaves at most ``MOST_FRAMES`` frames after epoch 0 (so the last epoch is one)."""
-    return next(step for step in range(1, epochs + 1)
-                if epochs % step == 0 and epochs // step <= MOST_FRAMES)
-
-
-def frame_epochs(epochs: int) -> list[int]:
-    """The epochs a lab can show for a run of ``epochs`` epochs: 0 (before training) to the last."""
-    return list(range(0, epochs + 1, frame_step(epochs)))
 
 
 def step_at_epoch(history: History, epoch: int) -> int:
     """The telemetry row that shows the network after ``epoch`` epochs: the first step of
     the next epoch (its gradient is taken at those weights), or the last step recorded."""
-    return max(min(epoch * history.steps_per_epoch, history.steps - 1), 0)
+    step = max(min(epoch * history.steps_per_epoch, history.steps - 1), 0)
+    return history.telemetry_row(step)[0] if history.telemetry_rows else step
 
 
 def snapshot_at(history: History, epoch: int) -> int:
@@ -304,3 +158,19 @@ def case(name: str) -> Case:
     """The case called ``name`` (one of ``CASES``)."""
     check_choice("case", name, tuple(CASES))
     return CASES[name]
+
+
+def stored_configs() -> list:
+    """The settings the run store holds: every rate of the dropout lab's slider (seed 0)."""
+    base = CASES["dropout"].broken
+    return [base.replace(dropout=rate) for rate in np.round(np.arange(0.0, 1.01, 0.1), 1)]
+
+
+def write_store(path=None):
+    """Train :func:`stored_configs` and write the run store (``make runs``)."""
+    return runstore.write(stored_configs(), runstore.PATH if path is None else path)
+
+
+if __name__ == "__main__":
+    written = write_store()
+    print(f"{written}: {len(stored_configs())} runs, {written.stat().st_size / 1e6:.2f} MB")

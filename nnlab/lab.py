@@ -271,7 +271,7 @@ class Lab:
                 widget.value = epochs
 
     def _on_shown(self, change):
-        if change["new"] and speculate.ENABLED:
+        if change["new"] and speculate.allowed():
             if self._twin is None:
                 self._twin = self.figure.twin()    # built here, in the kernel's main thread
             self._speculate()
@@ -355,9 +355,41 @@ class Lab:
         drawing (the artists) and rendering the SVG, which the benchmarks read.
         The figure and the status line each reach the browser in one message.
         """
-        with speculate.SPECULATOR:
-            self._update()
+        try:
+            with speculate.SPECULATOR:
+                self._update()
+        except KeyboardInterrupt:          # Kernel > Interrupt during a slow click
+            shown = getattr(self, "_last_shown", None)
+            if shown is None:
+                raise                      # the lab's first run, in the learner's own cell
+            self._restore(*shown)
+            return
+        if self.outcome is not None and self.outcome.config == self.config():
+            self._last_shown = (self.base, self.values(), self.outcome, self.reference,
+                                self._summary)
         self._speculate()
+
+    def _restore(self, base, values, current, reference, summary) -> None:
+        """After an interrupted click: the controls, figure, History, epoch slider and status
+        line all go back to the run shown before the click."""
+        self.base = base
+        with self._hold():
+            for name, value in values.items():
+                self.knobs[name].widget.value = value
+            self.preset.value = self.matching_preset()
+        self.outcome, self.reference, self._summary = current, reference, summary
+        self.history = current.history
+        self._set_epochs(current.config.epochs)
+        key = self.figure_key(current.config, reference.config)
+        with self._lock:
+            svg = self._figures.get(key)
+        if svg is None:
+            self.figure.show(current, reference, *self._labels())
+            self._drawn = key[:-1]
+            svg = self.figure.render("svg").decode()
+        self._send({"image/svg+xml": svg})
+        self.status.value = (f"{summary} · {self._epoch_text(self.epoch.value)} · <i>the last "
+                             "click was interrupted: this is the run shown before it</i>")
 
     def _update(self) -> None:
         started = time.perf_counter()

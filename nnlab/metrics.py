@@ -46,6 +46,16 @@ def _history(run):
     return getattr(run, "history", run)
 
 
+def _row(run, step: int, n_rows: int) -> int:
+    """The telemetry row that shows ``step`` (``History.telemetry_row``: long runs keep every
+    k-th step), for a History whose per-layer arrays hold ``n_rows`` rows."""
+    history = _history(run)
+    try:
+        return history.telemetry_row(step)[0]
+    except (AttributeError, ValueError, TypeError):
+        return min(step, n_rows - 1)
+
+
 def _finite(value) -> bool:
     return value is not None and math.isfinite(value)
 
@@ -96,7 +106,7 @@ def error_growth(run, step: int = 0) -> float:
     ratios = error_growth_per_step(run)
     if ratios.size == 0:
         return float("nan")
-    return float(ratios[min(step, ratios.size - 1)])
+    return float(ratios[_row(run, step, ratios.size)])
 
 
 def error_growth_text(run, step: int = 0) -> str:
@@ -114,7 +124,7 @@ def error_growth_text(run, step: int = 0) -> str:
     if rows.shape[1] < 2:
         return f"{name}: none (the network has no hidden layer)"
     return (f"{name}: none (no error reaches the last hidden layer: its ||dL/db|| is "
-            f"{rows[min(step, rows.shape[0] - 1), -2]:.3g})")
+            f"{rows[_row(run, step, rows.shape[0]), -2]:.3g})")
 
 
 def gradient_ratio(run, step: int = 0) -> float:
@@ -137,7 +147,7 @@ def gradient_ratio(run, step: int = 0) -> float:
     rows = np.asarray(_history(run).grad_norms, dtype=float)
     if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] == 0:
         return float("nan")
-    first, last = rows[min(step, rows.shape[0] - 1), [0, -1]]
+    first, last = rows[_row(run, step, rows.shape[0]), [0, -1]]
     if not (math.isfinite(first) and math.isfinite(last)):
         return float("nan")
     if last == 0:
@@ -154,7 +164,7 @@ def gradient_ratio_text(run, step: int = 0) -> str:
     rows = np.asarray(_history(run).grad_norms, dtype=float)
     if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] == 0:
         return f"{name}: none (no step was recorded)"
-    first, last = rows[min(step, rows.shape[0] - 1), [0, -1]]
+    first, last = rows[_row(run, step, rows.shape[0]), [0, -1]]
     if not (math.isfinite(first) and math.isfinite(last)):
         return f"{name}: none (the gradients are not finite: the run blew up)"
     if first == 0 and last == 0:

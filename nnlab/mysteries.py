@@ -60,6 +60,9 @@ class _Secret:
     explanation: str
     fix: dict                 # Experiment.replace(**fix) gives a working network
     measure: str = "train_accuracy"    # what a fix must not make worse (or "val_accuracy")
+    # The cause one step further back (inputs on a raw scale, behind saturated units): naming
+    # it, alone or with the faults, is right too, and diagnose may find it.
+    root: frozenset = frozenset()
 
 
 MYSTERIES = {
@@ -106,7 +109,7 @@ _SECRETS = {
                     "a tanh can give): the units answer the same whatever the example, pass "
                     "back no gradient, and the network stays at chance. Not learning is what "
                     "happened; saturated activations are why.",
-        fix={"standardize": True}),
+        fix={"standardize": True}, root=frozenset({"unscaled_inputs"})),
     "D": _Secret(
         frozenset({"healthy"}), frozenset(),
         hint="Is the loss well below ln 2 = 0.69? Are the gradients of all layers within a "
@@ -228,8 +231,8 @@ def verdict(name: str, answer) -> MysteryVerdict:
                               f"of {', '.join(CASE_NAMES)} (or a list of them, for two faults).")
     if not named:
         return MysteryVerdict(False, "The answer names no case: write one, e.g. answer = 'dead_relu'.")
-    faults, allowed = secret.faults, secret.faults | secret.symptoms
-    if faults <= named <= allowed:
+    faults, allowed = secret.faults, secret.faults | secret.symptoms | secret.root
+    if (faults <= named or named & secret.root) and named <= allowed:
         return MysteryVerdict(True, f"Correct: {' and '.join(sorted(faults))}. {secret.explanation}")
     if "healthy" in named and len(named) > 1:
         return MysteryVerdict(False, "'healthy' means no fault at all, so it cannot go with another "
@@ -324,6 +327,10 @@ def fix_verdict(name: str, fix) -> MysteryVerdict:
         return MysteryVerdict(False, f"fix must be an Experiment, such as "
                                      f"mysteries.MYSTERIES[{name!r}].replace(lr=0.1), but got "
                                      f"{type(fix).__name__}.")
+    try:
+        fix.check()
+    except ValueError as error:
+        return MysteryVerdict(False, str(error))
     changed = _changed_data(config, fix)
     if changed:
         return MysteryVerdict(False, f"That changes the data ({', '.join(changed)}). Keep the "

@@ -100,6 +100,14 @@ def _mark_divergence(ax, history: History):
             ha="left", fontsize="small")
 
 
+TELEMETRY_OFF = "telemetry was off for this run"
+
+
+def _nothing_recorded(history) -> str:
+    """Why a per-layer panel is empty: no step was taken, or telemetry was off."""
+    return TELEMETRY_OFF if history.steps else "no steps recorded"
+
+
 def _no_steps(ax, history, text="no steps recorded"):
     if history.steps == 0:
         ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
@@ -116,10 +124,12 @@ def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_n
     """
     ax = _axes(ax)
     rows = getattr(history, statistic)
-    step = min(step, rows.shape[0] - 1) if rows.shape[0] else 0
-    panel = panels.gradient_panel(statistic, step, when=f"step {step}" if step else None)
+    # A long run keeps every k-th step: the title says the step the row was measured at.
+    row, shown = history.telemetry_row(step) if rows.shape[0] else (0, 0)
+    panel = panels.gradient_panel(statistic, row, when=f"step {shown}" if shown else None)
     if rows.shape[0] == 0:
-        ax.text(0.5, 0.5, "no steps recorded", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _nothing_recorded(history), ha="center", va="center",
+                transform=ax.transAxes)
         _decorate(ax, panel, [history])
         return ax
     return draw_panel(ax, panel, history, color=color, alpha=alpha, name=label)
@@ -148,7 +158,8 @@ def dead_fraction_curves(history: History, ax=None, alpha=1.0):
     for column, name in enumerate(history.relu_names):
         ax.plot(x, history.epoch_dead_fraction[:, column], alpha=alpha, label=name)
     if not history.relu_names:
-        ax.text(0.5, 0.5, "no ReLU layers", ha="center", va="center", transform=ax.transAxes)
+        text = TELEMETRY_OFF if history.steps and not history.telemetry_rows else "no ReLU layers"
+        ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("epoch")
     ax.set_ylabel("dead units (fraction of layer)")
@@ -163,16 +174,18 @@ def activation_statistics(history: History, step: int = -1, ax=None):
     """Mean and standard deviation of each activation layer's output at one step."""
     ax = _axes(ax)
     if history.activation_mean.size == 0:
-        ax.text(0.5, 0.5, "no steps recorded", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _nothing_recorded(history), ha="center", va="center",
+                transform=ax.transAxes)
         return ax
+    row, shown = history.telemetry_row(step)
     positions = np.arange(1, len(history.activation_names) + 1)
-    ax.errorbar(positions, history.activation_mean[step], yerr=history.activation_std[step],
+    ax.errorbar(positions, history.activation_mean[row], yerr=history.activation_std[row],
                 fmt="o", capsize=4)
     ax.set_xticks(positions)
     ax.set_xticklabels(history.activation_names, rotation=30)
     ax.set_xlabel("activation layer")
     ax.set_ylabel("activation mean ± std")
-    ax.set_title(f"Activations at step {step % max(history.steps, 1)}")
+    ax.set_title(f"Activations at step {shown}")
     ax.grid(True, alpha=0.3)
     return ax
 

@@ -1,7 +1,7 @@
 """A small store of finished runs, shipped with the course: the slow runs a lab needs at once.
 
 The dropout lab trains 1000 epochs for each of its 11 rates: about half a second
-each, too slow for a click. ``make runs`` (``python -m nnlab.runstore``) trains
+each, too slow for a click. ``make runs`` (``python -m nnlab.experiments``) trains
 them once and writes them to ``nnlab/lab_runs.npz`` (compressed, about 1 MB);
 ``experiments.outcome`` then reads a stored run instead of training it. A stored
 run is the run itself: its History, its final weights (the model is rebuilt
@@ -24,11 +24,12 @@ import dataclasses
 import hashlib
 import io
 import json
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from .runner import Experiment, Outcome, trained
 
 PATH = Path(__file__).with_name("lab_runs.npz")
 _ARRAYS = ("step_loss", "global_grad_norm", "grad_norms", "bias_grad_norms", "update_ratios",
@@ -41,26 +42,29 @@ _SCALARS = ("layer_names", "activation_names", "relu_names", "diverged_at", "div
 _index = None
 
 
-def stored_configs():
-    """The settings the store holds: every rate of the dropout lab's slider (seed 0)."""
-    from .experiments import CASES
-    base = CASES["dropout"].broken
-    return [base.replace(dropout=rate) for rate in np.round(np.arange(0.0, 1.01, 0.1), 1)]
-
-
-def fingerprint() -> str:
-    """A hash of a two-epoch run of the stored network on this machine: the same where
+def fingerprint(config) -> str:
+    """A hash of a two-epoch run of ``config``'s network on this machine: the same where
     NumPy and the BLAS round exactly as on the machine that built the store."""
-    from .experiments import trained
-    history = trained(stored_configs()[0].replace(epochs=2)).history
+    history = trained(config.replace(epochs=2)).history
     numbers = (history.step_loss, history.grad_norms, history.activation_std)
     return hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in numbers)).hexdigest()[:16]
 
 
+def _config_of(text: str) -> Experiment:
+    """The configuration a :func:`key` describes."""
+    fields = json.loads(text)
+    return Experiment(**{name: tuple(value) if isinstance(value, list) else value
+                         for name, value in fields.items()})
+
+
 def built_here(path: Path = PATH) -> bool:
-    """Whether this machine computes the stored runs bit for bit (see :func:`fingerprint`)."""
+    """Whether this machine computes the stored runs bit for bit (see :func:`fingerprint`,
+    taken of the store's first run)."""
     with np.load(path) as store:
-        return "fingerprint" in store.files and store["fingerprint"].tobytes().decode() == fingerprint()
+        if "fingerprint" not in store.files:
+            return False
+        first = json.loads(store["keys"].tobytes())[0]
+        return store["fingerprint"].tobytes().decode() == fingerprint(_config_of(first))
 
 
 def key(config) -> str:
@@ -88,12 +92,12 @@ def _encode(result, prefix: str) -> dict:
     return arrays
 
 
-def write(configs=None, path: Path = PATH) -> Path:
-    """Train ``configs`` (default: :func:`stored_configs`) and write the store."""
-    from .experiments import trained
-    configs = stored_configs() if configs is None else configs
+def write(configs, path: Path = PATH) -> Path:
+    """Train ``configs`` and write the store (``make runs`` writes
+    ``experiments.stored_configs()``)."""
+    configs = list(configs)
     arrays = {"keys": np.frombuffer(json.dumps([key(c) for c in configs]).encode(), dtype=np.uint8),
-              "fingerprint": np.frombuffer(fingerprint().encode(), dtype=np.uint8)}
+              "fingerprint": np.frombuffer(fingerprint(configs[0]).encode(), dtype=np.uint8)}
     for number, config in enumerate(configs):
         arrays.update(_encode(trained(config), f"{number}."))
     # An .npz as np.savez_compressed writes it, but with fixed dates: the same runs give the
@@ -129,7 +133,6 @@ def load(config, path: Path = PATH):
     from .engine.runinfo import describe_run
     from .engine.telemetry import dead_units
     from .engine.training import History
-    from .experiments import Outcome
     prefix = f"{number}."
     with np.load(path) as store:
         data = {name[len(prefix):]: store[name] for name in store.files if name.startswith(prefix)}
@@ -151,9 +154,3 @@ def load(config, path: Path = PATH):
     dead_units(model, X)        # one forward pass: the layers hold their outputs, as after training
     return Outcome(config, history, model, data["weight_change"], data["dead_units"],
                    meta["train_accuracy"], meta["val_accuracy"], meta["train_loss"])
-
-
-if __name__ == "__main__":
-    written = write()
-    print(f"{written}: {len(stored_configs())} runs, {written.stat().st_size / 1e6:.2f} MB")
-    sys.exit(0)

@@ -1,7 +1,13 @@
 """Imported by pytest before any test module: nnlab first, so its one-BLAS-thread
 setting (nnlab.ONE_BLAS_THREAD) is in place before NumPy loads."""
 
-import nnlab  # noqa: F401
+import os
+
+# No progress bar from train's default in the kernels nbval starts (they inherit this):
+# the saved notebooks must not change because a run was slow on a busy machine.
+os.environ.setdefault("NNLAB_PROGRESS", "0")
+
+import nnlab  # noqa: F401,E402
 
 import pytest  # noqa: E402
 

@@ -11,7 +11,7 @@ from nnlab import experiments, runstore
 def test_the_store_is_shipped_and_compact():
     assert runstore.PATH.exists(), "run `make runs`"
     assert runstore.PATH.stat().st_size < 3e6
-    assert set(runstore._load_index()) == {runstore.key(c) for c in runstore.stored_configs()}
+    assert set(runstore._load_index()) == {runstore.key(c) for c in experiments.stored_configs()}
 
 
 @pytest.fixture(scope="module")

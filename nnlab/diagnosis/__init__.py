@@ -48,19 +48,27 @@ TELEMETRY_CHECKS = ("vanishing gradients", "exploding gradients", "dead ReLU uni
                     "saturated activations", "the size of the updates")
 
 
-def _input_scales(data) -> str | None:
-    """A sentence if the inputs in ``data`` are far from standardized, else None."""
+def _input_scales(data) -> tuple | None:
+    """The (smallest, largest) scale, max(|mean|, std), of the non-constant features of the
+    inputs in ``data`` (``X`` or ``(X, y)``); None when there are none to read."""
+    from ..engine.runinfo import constant_columns
     X = data[0] if isinstance(data, (tuple, list)) else data
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[0] < 2:
         return None
-    scale = np.maximum(X.std(axis=0), np.abs(X.mean(axis=0)))
-    if scale.min() <= 0:
+    means, stds = np.abs(X.mean(axis=0)), X.std(axis=0)
+    varying = ~constant_columns(means, stds)
+    if not varying.any():
         return None
-    if scale.max() / scale.min() >= 100 or scale.max() >= 100:
-        return (f"The input features are on scales from {scale.min():.2g} to {scale.max():.2g}: "
-                "they were not standardized")
-    return None
+    scale = np.maximum(stds, means)[varying]
+    return float(scale.min()), float(scale.max())
+
+
+def _scales_sentence(scales) -> str | None:
+    if scales is None or not checks.unscaled(*scales):
+        return None
+    return (f"The input features are on scales from {scales[0]:.2g} to {scales[1]:.2g}: "
+            "they were not standardized")
 
 
 def diagnose(history: History, *, model=None, data=None) -> Diagnosis:
@@ -85,9 +93,10 @@ def diagnose(history: History, *, model=None, data=None) -> Diagnosis:
         return Diagnosis(History(), [], [f"diagnose needs the History that nnlab.train returns, "
                                          f"but got {type(history).__name__}."])
     notes: list[str] = []
-    whole_set, input_scales = None, None
+    whole_set, input_scales, data_scale = None, None, None
     if data is not None:
-        input_scales = _guard(notes, "the input scales", lambda: _input_scales(data))
+        data_scale = _guard(notes, "the input scales", lambda: _input_scales(data))
+        input_scales = _scales_sentence(data_scale)
         if model is not None:
             from ..engine.telemetry import dead_units
             X = data[0] if isinstance(data, (tuple, list)) else data
@@ -106,6 +115,7 @@ def diagnose(history: History, *, model=None, data=None) -> Diagnosis:
 
     # Root causes first, then the symptoms they cause: the order findings are listed in.
     judges = {
+        "unscaled_inputs": lambda: checks.check_unscaled(history, notes, data_scale),
         "exploding_gradients": lambda: checks.check_exploding(history, notes),
         "vanishing_gradients": lambda: checks.check_vanishing(history, notes),
         "dead_relu": lambda: checks.check_dead_relu(history, notes, whole_set),
@@ -118,6 +128,10 @@ def diagnose(history: History, *, model=None, data=None) -> Diagnosis:
     for case, judge in judges.items():
         if case == "dead_relu" and "exploding_gradients" in [f.case for f in findings]:
             continue     # units killed by exploding updates are part of that finding's story
+        if case == "saturated_activations" and "unscaled_inputs" in [f.case for f in findings] \
+                and history.activation_names[:1] and \
+                history.activation_names[0].rstrip("0123456789") in ("relu", "leaky_relu"):
+            continue     # a ReLU layer's huge outputs are the unscaled inputs, said once
         finding = _guard(notes, case.replace("_", " "), judge)
         if finding is not None:
             findings.append(finding)

@@ -16,7 +16,7 @@ from . import reading
 from .reading import floats, geometric_median, name, rows
 from .remedies import RunView, remedies
 from .report import Finding
-from .rules import (ACCURACY_GAP, DEAD_FRACTION, EXPLODING_RATIO, LARGE_UPDATE_RATIO,
+from .rules import (REMEDY_TEXT, UNSCALED_LARGEST, UNSCALED_RATIO, ACCURACY_GAP, DEAD_FRACTION, EXPLODING_RATIO, LARGE_UPDATE_RATIO,
                     MIN_DENSE_LAYERS, MIN_EPOCHS, MIN_STEPS, NOT_LEARNING_ACCURACY,
                     NOT_LEARNING_LOSS, SATURATED_STD, TINY_UPDATE_RATIO, VAL_LOSS_RISE,
                     VANISHING_RATIO, WARNING_SIGN, WHY, CLIPPED_FACTOR)
@@ -40,6 +40,46 @@ def _finding(case, evidence, confidence, numbers, layers, step, history, hints=(
 # Root causes
 # ---------------------------------------------------------------------------
 
+def unscaled(low: float, high: float) -> bool:
+    """Feature scales ``low`` to ``high`` are far apart, or far from 1 (``UNSCALED_*``)."""
+    return bool(high >= UNSCALED_LARGEST or (low > 0 and high / low >= UNSCALED_RATIO))
+
+
+def check_unscaled(history: History, notes: list, data_scale=None) -> Finding | None:
+    """The inputs' features are on scales far apart: from ``data=`` (``data_scale``, the
+    (smallest, largest) scale of its non-constant features) or else from the run record."""
+    run = getattr(history, "run", None)
+    if data_scale is not None:
+        (low, high), source = data_scale, "in the data passed to diagnose"
+    elif run is not None and run.input_scale and not run.inputs_standardized:
+        (low, high), source = run.input_scale, "when training started (history.run)"
+    else:
+        return None
+    if not unscaled(low, high):
+        return None
+    ratio = high / low if low > 0 else float("inf")
+    evidence = (f"The input features are on scales from {low:.3g} to {high:.3g} ({source}; a "
+                f"feature's scale is max(|mean|, std), constant columns left out): "
+                + (f"{ratio:.3g} times apart" if np.isfinite(ratio) else "far apart")
+                + ", so they were not standardized.")
+    activations = run.activations if run is not None else ()
+    saturated = saturated_inputs(history)
+    if activations and all(kind in ("relu", "leaky_relu") for kind in activations):
+        evidence += (" On a ReLU net nothing saturates, but the first layer's gradients are on "
+                     "the same spread of scales, so no single learning rate suits every feature.")
+    elif saturated:
+        evidence += f" {saturated}."
+    excess = math.log10(max(ratio if np.isfinite(ratio) else high, high) / UNSCALED_RATIO)
+    view = RunView(history)
+    actions = ["normalize_inputs"] + (["add_batchnorm"] if saturated and not view.batchnorm
+                                      else [])
+    texts = tuple(REMEDY_TEXT[action] for action in actions)
+    return Finding("unscaled_inputs", evidence, scaled(excess, 2.0),
+                   {"smallest_scale": float(low), "largest_scale": float(high),
+                    "scale_ratio": float(ratio), "threshold": UNSCALED_RATIO},
+                   (), 0, texts, WHY["unscaled_inputs"], tuple(actions))
+
+
 def check_vanishing(history: History, notes: list) -> Finding | None:
     values = rows(history, "bias_grad_norms")
     n_dense = values.shape[1]
@@ -55,7 +95,7 @@ def check_vanishing(history: History, notes: list) -> Finding | None:
                          f"{typical:.1e} of the last hidden layer's: low, but above the "
                          f"vanishing threshold ({VANISHING_RATIO:.0e}).")
         return None
-    step = int(np.flatnonzero(ratios <= VANISHING_RATIO)[0])
+    step = reading.step_of_row(history, int(np.flatnonzero(ratios <= VANISHING_RATIO)[0]))
     names = history.layer_names
     with np.errstate(all="ignore"):
         medians = np.array([geometric_median(values[:, column]) for column in range(n_dense)])
@@ -64,7 +104,7 @@ def check_vanishing(history: History, notes: list) -> Finding | None:
     per_layer = typical ** (1.0 / (n_dense - 2))
     first, last = name(names, 0, "dense"), name(names, n_dense - 2, "dense")
     evidence = (f"The error signal ||dL/db|| at {first} is {typical:.1e} times the one at "
-                f"{last} (median over {int(np.isfinite(ratios).sum())} steps, below "
+                f"{last} (median over {reading.rows_text(history, int(np.isfinite(ratios).sum()))}, below "
                 f"{VANISHING_RATIO:.0e} from step {step}): each layer passes back only about "
                 f"{per_layer:.2f} of what it receives. Starved layers: {', '.join(starved)}.")
     return _finding("vanishing_gradients", evidence,
@@ -77,9 +117,12 @@ def check_vanishing(history: History, notes: list) -> Finding | None:
 def _weight_grad_ratio(history: History, step: int) -> float:
     """First Dense layer's ||dL/dW|| over the last one's at ``step`` (what the lessons plot)."""
     values = rows(history, "grad_norms")
-    if values.shape[0] <= step or values.shape[1] < 2 or not values[step, -1] > 0:
+    if values.shape[0] == 0 or values.shape[1] < 2:
         return float("nan")
-    return float(values[step, 0] / values[step, -1])
+    row = history.telemetry_row(step)[0] if isinstance(history, History) else step
+    if row >= values.shape[0] or not values[row, -1] > 0:
+        return float("nan")
+    return float(values[row, 0] / values[row, -1])
 
 
 def check_exploding(history: History, notes: list) -> Finding | None:
@@ -90,7 +133,7 @@ def check_exploding(history: History, notes: list) -> Finding | None:
     if not np.isfinite(ratios[0]) or ratios[0] < EXPLODING_RATIO:
         return None
     growth = float(ratios[0])
-    updates = rows(history, "update_ratios")[:reading.steps_per_epoch(history)]
+    updates = rows(history, "update_ratios")[:reading.rows_in_first_epoch(history)]
     updates = updates[np.isfinite(updates)] if updates.size else updates.ravel()
     largest_update = float(updates.max()) if updates.size else float("nan")
     names = history.layer_names
@@ -212,9 +255,13 @@ def saturated_inputs(history: History) -> str | None:
     value = float(np.nanmedian(stds[:, 0])) if np.isfinite(stds[:, 0]).any() else float("nan")
     if limit is None or not value > limit:
         return None
+    if first.rstrip("0123456789") in ("relu", "leaky_relu"):
+        return (f"The first activation layer ({first}) has outputs with standard deviation "
+                f"{value:.3g} (above {limit:g}): far too large, which is what inputs or weights "
+                "on too large a scale do")
     return (f"The first activation layer ({first}) has outputs with standard deviation "
-            f"{value:.2f} (above {limit:g}): it is saturated, which is what inputs or weights "
-            "on too large a scale do")
+            f"{value:.2f} (above {limit:g}): it is saturated, pinned at its flat ends, which is "
+            "what inputs or weights on too large a scale do")
 
 
 def check_saturated(history: History, notes: list) -> Finding | None:
@@ -241,10 +288,12 @@ def check_saturated(history: History, notes: list) -> Finding | None:
     # How far the spread is from the limit toward its largest possible value (1 for tanh).
     top = {"tanh": 1.0, "sigmoid": 0.5}.get(history.activation_names[0].rstrip("0123456789"),
                                             2 * limit)
+    relu = history.activation_names[0].rstrip("0123456789") in ("relu", "leaky_relu")
     return _finding("saturated_activations", evidence,
                     scaled((value - limit) / max(top - limit, 1e-9), 0.5),
                     {"activation_std": value, "threshold": limit},
-                    (history.activation_names[0],), 0, history, hints)
+                    (history.activation_names[0],), 0, history, hints,
+                    WHY["saturated_activations_relu"] if relu else None)
 
 
 def _typical_update(history: History) -> float:

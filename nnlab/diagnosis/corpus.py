@@ -47,6 +47,8 @@ class RunSpec:
     classes: int = 2
     minority: float = 0.5        # share of the smallest class (2 classes), 0.5 = balanced
     scale: float = 1.0           # inputs multiplied by this (raw, unstandardized data)
+    feature_scales: tuple = ()   # then each feature multiplied by its own factor
+    constant_columns: int = 0    # then this many constant columns appended (zeros, ones, ...)
     label_noise: float = 0.0
     val: int = 0                 # validation examples
     hidden: tuple = (16, 16)
@@ -95,6 +97,10 @@ def make_data(spec: RunSpec):
     if spec.label_noise and not spec.regression:
         y = datasets.flip_labels(y, spec.label_noise, seed=spec.seed + 1)
     X = datasets.standardize(X, reference=X[:spec.n]) * spec.scale
+    if spec.feature_scales:
+        X = X * np.asarray(spec.feature_scales, dtype=float)
+    if spec.constant_columns:
+        X = np.hstack([X, np.tile(np.arange(spec.constant_columns, dtype=float), (total, 1))])
     if not spec.regression:
         y = y.astype(np.intp)
     val = (X[spec.n:], y[spec.n:]) if spec.val else None
@@ -195,6 +201,8 @@ def truth_of(spec: RunSpec, shown: set, steps: int) -> set:
     a run with nothing wrong is "healthy". What only per-layer telemetry shows is not expected without it.
     """
     truth = set(spec.faults) | shown
+    if unscaled_by_construction(spec):
+        truth.add("unscaled_inputs")
     learned = LEARNED in shown
     truth.discard(LEARNED)
     if REMEDIED in shown:
@@ -215,6 +223,12 @@ def truth_of(spec: RunSpec, shown: set, steps: int) -> set:
     return truth
 
 
+def unscaled_by_construction(spec: RunSpec) -> bool:
+    """The inputs were scaled far apart (x100 or more between features) or far up (x100)."""
+    factors = np.abs(spec.scale * np.asarray(spec.feature_scales or (1.0,), dtype=float))
+    return bool(factors.max() >= 100 or factors.max() / factors.min() >= 100)
+
+
 def in_place(action: str, spec: RunSpec) -> bool:
     """Whether the remedy ``action`` is what ``spec`` already does (read from the spec itself)."""
     return {
@@ -223,7 +237,7 @@ def in_place(action: str, spec: RunSpec) -> bool:
         "leaky_relu": spec.activation == "leaky_relu",
         "clip": spec.clip_norm is not None,
         "add_dropout": spec.dropout > 0,
-        "normalize_inputs": spec.scale == 1.0,
+        "normalize_inputs": not unscaled_by_construction(spec),
         "he_init": spec.init == "he",
     }.get(action, False)
 
@@ -408,6 +422,33 @@ def _remedy_in_place(seed: int) -> RunSpec:
                    hidden=(32, 32, 32), batchnorm=True, lr=1e-5, epochs=10, seed=seed)
 
 
+def _unscaled(seed: int) -> RunSpec:
+    """One feature on a scale far from the others' (millimetres beside metres), any activation,
+    at learning rates from too large to too small for it: the root cause is the scale."""
+    rng = np.random.default_rng(9000 + seed)
+    features = int(_pick(rng, (2, 3)))
+    factor = float(_pick(rng, (300.0, 1000.0)))
+    scales = tuple(factor if column == 0 else 1.0 for column in range(features))
+    activation = _pick(rng, ("relu", "relu", "tanh"))
+    lr = float(_pick(rng, (0.1, 0.01, 0.001)))
+    # A tanh layer fed the large feature saturates (put in by construction, counted only
+    # when the run then stays at chance, as for inputs x300).
+    faults = frozenset({"saturated_activations"}) if activation == "tanh" else frozenset()
+    return RunSpec(f"unscaled: one feature x{factor:g}, {activation}, lr {lr:g}", faults,
+                   data=_pick(rng, ("moons", "blobs")), features=features, feature_scales=scales,
+                   hidden=(32, 32), activation=activation,
+                   init="he" if activation == "relu" else "xavier", lr=lr, epochs=20, seed=seed,
+                   dtype=_pick(rng, ("float32", "float64")))
+
+
+def _constant_columns(seed: int) -> RunSpec:
+    """Standardized inputs beside constant columns (a column of zeros, of ones, ...): healthy,
+    and not "unscaled": a constant column has no scale."""
+    base = _healthy(seed + 300)
+    return replace(base, name=f"{base.name}, {1 + seed % 3} constant columns",
+                   constant_columns=1 + seed % 3)
+
+
 def _vanishing_no_telemetry(seed: int) -> RunSpec:
     return replace(_vanishing(seed + 100), telemetry=False)
 
@@ -420,6 +461,7 @@ FAMILIES = {
     "not learning": (_not_learning, 36), "diverged": (_diverged, 12),
     "vanishing, no telemetry": (_vanishing_no_telemetry, 6),
     "remedy already in place": (_remedy_in_place, 12),
+    "unscaled inputs": (_unscaled, 12), "constant columns": (_constant_columns, 6),
 }
 
 

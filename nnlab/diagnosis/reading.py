@@ -41,6 +41,30 @@ def steps_per_epoch(history: History) -> int:
     return max(int(history.steps_per_epoch or 0), 1)
 
 
+def step_of_row(history: History, row: int) -> int:
+    """The step a per-layer telemetry row was measured at (long runs keep every k-th step)."""
+    kept = getattr(history, "telemetry_steps", np.zeros(0))
+    return int(kept[row]) if 0 <= row < np.shape(kept)[0] else int(row)
+
+
+def rows_in_first_epoch(history: History) -> int:
+    """How many per-layer telemetry rows were measured in the first epoch (at least 1)."""
+    kept = floats(getattr(history, "telemetry_steps", np.zeros(0)))
+    if kept.size == 0:
+        return steps_per_epoch(history)
+    return max(int(np.count_nonzero(kept < steps_per_epoch(history))), 1)
+
+
+def rows_text(history: History, counted: int) -> str:
+    """``"17 steps"``, or, for a run that kept every k-th step, ``"17 of its 1,040 steps
+    (every 61st was kept)"``."""
+    kept = floats(getattr(history, "telemetry_steps", np.zeros(0)))
+    if kept.size < 2 or kept.size >= history.steps:
+        return f"{counted} steps"
+    return (f"{counted} recorded steps (the run kept every {int(kept[1] - kept[0])}th of its "
+            f"{history.steps:,} steps)")
+
+
 def name(names, index: int, kind: str) -> str:
     return names[index] if index < len(names) else f"{kind}{index + 1}"
 

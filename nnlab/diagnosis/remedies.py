@@ -12,7 +12,8 @@ import numpy as np
 
 from ..engine.layers import init_std
 from ..engine.training import History
-from .rules import CONFLICTS, MIN_STEPS, REMEDY_TEXT, ROOT_CAUSES, SYMPTOMS, WHY
+from .rules import (CONFLICTS, MIN_STEPS, REMEDY_TEXT, ROOT_CAUSES, SUPERSEDED_BY,
+                    SYMPTOMS, WHY)
 
 SATURATING = ("sigmoid", "tanh")
 
@@ -29,12 +30,14 @@ class RunView:
             self.dropout = max(run.dropout_rates, default=0.0)
             self.standardized = run.inputs_standardized
             self.lr, self.clip = run.lr, run.clip_norm
+            self.momentum = run.momentum
             self.dense = [layer for layer in run.layers if layer["type"] == "dense"]
         else:
             self.activations = tuple(name.rstrip("0123456789")
                                      for name in history.activation_names)
             self.batchnorm, self.dropout, self.standardized = False, 0.0, None
             self.lr, self.clip, self.dense = float(history.lr), None, []
+            self.momentum = 0.0
 
     def numeric_init(self, larger: bool):
         """The first numeric ``init`` larger (or smaller) than He would give, else None."""
@@ -75,12 +78,20 @@ def text(action: str, view: RunView, **extra) -> str:
     values = {"lr": view.lr if np.isfinite(view.lr) else float("nan"), "clip": view.clip or 0.0,
               "dropout": view.dropout, "init": init, "saturating": saturating,
               "min_steps": MIN_STEPS, "what": "class frequencies", **extra}
-    return REMEDY_TEXT[action].format(**values)
+    said = REMEDY_TEXT[action].format(**values)
+    if action == "lower_lr" and 0 < view.momentum < 1 and np.isfinite(view.lr):
+        # Momentum m adds up past steps: in a steady direction the step is lr / (1 - m).
+        said += (f" With momentum {view.momentum:g} the effective step is lr / (1 - momentum) "
+                 f"= {view.lr / (1 - view.momentum):.3g}, {1 / (1 - view.momentum):.3g}x the "
+                 "learning rate: lower the momentum too, or the learning rate that much more.")
+    return said
 
 
 def candidates(case: str, view: RunView, hints=()) -> list[str]:
     """The remedies of ``case`` that could apply, most relevant first."""
     hints = set(hints)
+    if case == "unscaled_inputs":
+        return ["normalize_inputs"] + (["add_batchnorm"] if "saturated" in hints else [])
     if case == "vanishing_gradients":
         found = ["use_relu"]
         if view.numeric_init(False) is not None:
@@ -148,6 +159,18 @@ def resolve(findings: list) -> list:
                               why=f"{WHY[finding.case]} Here it is a symptom of {cause}: "
                                   "fix that first, with the remedies given for it.")
         resolved.append(finding)
+    superseded = {action for root in roots for action in SUPERSEDED_BY.get(root, ())}
+    if superseded:
+        for index, finding in enumerate(resolved):
+            if finding.case in SUPERSEDED_BY:
+                continue
+            keep = [i for i, action in enumerate(finding.actions) if action not in superseded]
+            if len(keep) != len(finding.actions):
+                resolved[index] = replace(
+                    finding, remedies=tuple(finding.remedies[i] for i in keep),
+                    actions=tuple(finding.actions[i] for i in keep),
+                    why=f"{finding.why} Standardize the inputs first: they are the root cause "
+                        "here, and a lower learning rate or clipping would only hide it.")
     taken: set = set()
     final = []
     for finding in resolved:

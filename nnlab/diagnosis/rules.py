@@ -92,6 +92,14 @@ MIN_DENSE_LAYERS = 3
 # above 0.4 (pinned near 0 or 1), or a ReLU's above 10.
 SATURATED_STD = {"tanh": 0.8, "sigmoid": 0.4, "relu": 10.0, "leaky_relu": 10.0}
 
+# Unscaled inputs: the input features' scales (max(|mean|, std) of each feature, constant
+# columns left out: standardize() makes them all 0, and a column of ones carries no scale)
+# lie a factor of 100 or more apart, or the largest is 100 or more. Lesson 05's raw inputs
+# (scales 100 and 0.01) are 1e4 apart; moons with one feature in millimetres, 1768 apart.
+# Standardized data has every scale in [0.5, 2]; raw toy data in natural units within 10.
+UNSCALED_RATIO = 100.0
+UNSCALED_LARGEST = 100.0
+
 # Notes that start with this are signs of a fault below its threshold.
 WARNING_SIGN = "Warning sign: "
 
@@ -100,15 +108,22 @@ WARNING_SIGN = "Warning sign: "
 # ---------------------------------------------------------------------------
 
 # Every case a finding can name (the lessons' experiments are experiments.CASES).
-CASE_NAMES = ("vanishing_gradients", "exploding_gradients", "dead_relu",
+CASE_NAMES = ("unscaled_inputs", "vanishing_gradients", "exploding_gradients", "dead_relu",
               "saturated_activations", "overfitting", "not_learning", "diverged",
               "inconclusive", "healthy")
 
 # Causes, in the order findings are listed; the symptoms they produce come after.
-ROOT_CAUSES = ("exploding_gradients", "vanishing_gradients", "dead_relu", "saturated_activations")
+ROOT_CAUSES = ("unscaled_inputs", "exploding_gradients", "vanishing_gradients", "dead_relu", "saturated_activations")
 SYMPTOMS = ("diverged", "not_learning")
 
 WHY = {
+    "unscaled_inputs": ("Features on scales far apart give the first layer's weights gradients "
+                        "on scales just as far apart: a learning rate small enough for the "
+                        "large feature barely moves the weights of the small ones, and one "
+                        "large enough for them throws the large feature's weights far off "
+                        "(the loss blows up, ReLUs die, tanh and sigmoid units saturate). "
+                        "No learning rate suits every feature until the inputs are "
+                        "standardized."),
     "vanishing_gradients": ("Each sigmoid or tanh layer (or a layer with far too small weights) "
                             "multiplies the backpropagated error by less than 1, so the layers "
                             "near the input get almost no gradient and barely learn."),
@@ -118,6 +133,11 @@ WHY = {
     "dead_relu": ("A ReLU whose input is negative for every example outputs 0 and passes back no "
                   "gradient, so gradient descent can never revive it: the layer has lost those "
                   "units."),
+    "saturated_activations_relu": ("Inputs (or weights) on far too large a scale make the first "
+                                   "ReLU layer's outputs enormous for some examples and 0 for "
+                                   "others: its units act as on/off switches driven by the "
+                                   "largest feature, and the steps that suit them are far from "
+                                   "the steps the rest of the network needs."),
     "saturated_activations": ("Inputs (or weights) on far too large a scale push every tanh or "
                               "sigmoid unit of the first layer to its flat ends, where its slope "
                               "is 0: the units answer -1 or +1 whatever the example, so the "
@@ -159,6 +179,11 @@ REMEDY_TEXT = {
     "train_longer": "Train for more steps (at least {min_steps}) before judging.",
     "fewer_layers": "Use fewer layers.",
 }
+
+# Symptom remedies that a root cause's remedy supersedes: with unscaled inputs found,
+# standardizing them comes first, and a lower learning rate or clipping only hides the cause.
+SUPERSEDED_BY = {"unscaled_inputs": ("lower_lr", "raise_lr", "clip", "tighter_clip",
+                                     "normalize_inputs")}
 
 # Pairs of remedies that contradict each other: a diagnosis never proposes both.
 CONFLICTS = (("raise_lr", "lower_lr"),)

@@ -110,6 +110,12 @@ def check_labels(name: str, y, n_examples: int, n_classes: int | None) -> np.nda
         else:
             raise TypeError(f"{name} must hold integer class labels (0, 1, ...), "
                             f"but its dtype is {y.dtype}.")
+    if n_classes == 1:
+        raise ValueError(f"{name} holds class labels, but the model has 1 output: softmax over "
+                         "one output is always 1, so it cannot classify. For two classes build "
+                         "the model with 2 outputs (e.g. nnlab.mlp([2, 16, 2])); to regress "
+                         f"onto numbers instead, pass float targets with "
+                         "loss=nnlab.MeanSquaredError().")
     if n_classes is not None and y.size and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"{name} must hold labels in [0, {n_classes - 1}] for a model "
                          f"with {n_classes} outputs, but saw labels from {y.min()} to {y.max()}.")

@@ -38,8 +38,9 @@ class RunInfo:
     ``target_variance`` (regression) is the variance of the targets, averaged
     over their columns: the loss of always predicting their mean (None for
     classification). ``input_scale`` is the (smallest, largest) feature scale,
-    max(|mean|, std) (empty without examples),
-    and ``inputs_standardized`` says whether every feature had a mean within
+    max(|mean|, std), over the features that are not constant (empty without examples,
+    or when every feature is constant),
+    and ``inputs_standardized`` says whether every non-constant feature had a mean within
     ``STANDARDIZED_MEAN`` of 0 and a standard deviation within ``STANDARDIZED_STD``.
     No field holds NaN, so two records of the same run compare equal.
     """
@@ -107,6 +108,11 @@ def _layer_record(layer) -> dict:
     return record
 
 
+def constant_columns(means: np.ndarray, stds: np.ndarray) -> np.ndarray:
+    """Which features are constant (their spread is rounding error next to their size)."""
+    return ~(stds > 1e-12 * np.maximum(np.abs(means), 1.0))
+
+
 def describe_run(model, X: np.ndarray, y: np.ndarray, *, batch_size: int, optimizer,
                  loss) -> RunInfo:
     """The :class:`RunInfo` of training ``model`` on inputs ``X`` (n, features) and targets ``y``.
@@ -127,6 +133,10 @@ def describe_run(model, X: np.ndarray, y: np.ndarray, *, batch_size: int, optimi
     with np.errstate(all="ignore"):
         means = np.abs(X.mean(axis=0, dtype=np.float64)) if n else np.zeros(0)
         stds = X.std(axis=0, dtype=np.float64) if n else np.zeros(0)
+    # A constant column (border pixels, a column of ones, what standardize() makes of a
+    # constant feature) has no scale to judge: it is left out of both readings.
+    varying = ~constant_columns(means, stds)
+    means, stds = means[varying], stds[varying]
     scales = np.maximum(means, stds)
     low, high = STANDARDIZED_STD
     standardized = bool(scales.size and np.all(means <= STANDARDIZED_MEAN)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import threading
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,12 +109,40 @@ class History:
     def diverged(self) -> bool:
         return self.diverged_at is not None
 
+    @property
+    def telemetry_rows(self) -> int:
+        """How many per-layer telemetry rows the run kept (0 with ``telemetry=False``)."""
+        return int(max(np.shape(self.grad_norms)[0] if np.ndim(self.grad_norms) == 2 else 0,
+                       np.shape(self.activation_mean)[0] if np.ndim(self.activation_mean) == 2
+                       else 0, self.telemetry_steps.shape[0]))
+
+    def telemetry_row(self, step: int) -> tuple[int, int]:
+        """``(row, shown_step)``: the per-layer telemetry row that shows ``step``, and the step
+        that row was measured at. Every step is kept for runs within the telemetry budget (then
+        row = step); a longer run keeps every k-th step, and the row is the latest kept step at
+        or before ``step``. ``step=-1`` (or any negative step) counts from the last step.
+        Every plot, metric and diagnosis that reads telemetry at a step goes through here.
+        Raises ValueError when the run kept no rows (``telemetry=False``)."""
+        n_rows = self.telemetry_rows
+        if n_rows == 0:
+            raise ValueError("this run has no per-layer telemetry (it was trained with "
+                             "telemetry=False, or took no step): train with telemetry=True.")
+        kept = self.telemetry_steps
+        if kept.shape[0] != n_rows:            # a History built by hand: one row per step
+            kept = np.arange(n_rows)
+        step = int(step)
+        if step < 0:
+            step = max(self.steps, int(kept[-1]) + 1) + step
+        row = min(max(int(np.searchsorted(kept, step, side="right")) - 1, 0), n_rows - 1)
+        return row, int(kept[row])
+
     def first_last_ratio(self, step: int = 0, which: str = "grad_norms") -> float:
         """First Dense layer's gradient norm over the last one's, at ``step``."""
         rows = getattr(self, which)
         if rows.shape[0] == 0 or rows.shape[1] == 0:
             return float("nan")
-        first, last = rows[step, 0], rows[step, -1]
+        row, _ = self.telemetry_row(step)
+        first, last = rows[row, 0], rows[row, -1]
         return float(first / last) if last > 0 else float("inf")
 
     def parameters_at(self, epoch: int) -> dict:
@@ -153,8 +184,27 @@ class History:
 
 
 # The History of the most recent ``train`` call, however it ended (finished,
-# diverged or interrupted); read it as ``nnlab.last_history``.
+# diverged or interrupted); read it as ``nnlab.last_history``. Runs made inside
+# ``quietly()`` (the course's own runs in a background thread) never replace it.
 last_history: History | None = None
+
+# Per thread: whether runs are the learner's (published as last_history), and what to
+# call between epochs (see ``quietly``).
+_thread = threading.local()
+
+
+@contextmanager
+def quietly(between_epochs=None):
+    """Runs trained inside this block, in this thread, are not the learner's: they do not
+    become ``nnlab.last_history``. ``between_epochs()``, if given, is called after every
+    epoch (a background thread passes one that waits while the learner's own code runs).
+    What a run computes is unchanged."""
+    before = getattr(_thread, "quiet", None)
+    _thread.quiet = (between_epochs,)
+    try:
+        yield
+    finally:
+        _thread.quiet = before
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -181,7 +231,18 @@ def _check_model(model) -> Sequential:
 
 
 def _default_loss(model: Sequential, y: np.ndarray):
+    """Softmax cross-entropy for class labels, mean squared error for other targets. Bool or
+    whole-number float labels on a 1-output model are regressed onto, and a warning says so."""
     classification = y.ndim == 1 and (y.dtype.kind in "iu" or model.out_features > 1)
+    if not classification and y.ndim == 1 and model.out_features == 1 and (
+            y.dtype.kind == "b" or (y.dtype.kind == "f" and y.size
+                                    and np.all(np.isfinite(y)) and np.all(y == np.round(y)))):
+        warnings.warn(f"y holds {y.dtype} values that look like class labels and the model has 1 "
+                      "output, so nnlab trains it as a regression with mean squared error "
+                      "(the loss is nnlab.MeanSquaredError). To classify, use integer labels "
+                      "(y.astype(int)) and a model with 2 outputs; to regress on purpose, pass "
+                      "loss=nnlab.MeanSquaredError() and this warning goes away.",
+                      UserWarning, stacklevel=4)
     return SoftmaxCrossEntropy() if classification else MeanSquaredError()
 
 
@@ -316,7 +377,7 @@ class _Run:
 
 def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int = 32,
           lr: float | None = None, optimizer=None, loss=None, val=None, seed=0,
-          progress: bool = False, telemetry: bool = True, snapshot_epochs=None) -> History:
+          progress: bool | None = None, telemetry: bool = True, snapshot_epochs=None) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batch gradient descent; return its History.
 
     Each step: forward a shuffled batch in training mode, compute the loss,
@@ -332,6 +393,11 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     ``snapshot_epochs`` (e.g. ``range(0, epochs + 1, 5)``) keeps the parameters after
     those epochs (0 = before training), within a memory budget (``engine.snapshots``),
     for ``History.parameters_at``.
+
+    ``progress``: None (the default) shows a progress bar in a notebook once the run has
+    taken more than ``progress.PROGRESS_AFTER`` (2) seconds, and never in a terminal, a test,
+    nbval or nbconvert runs with ``NNLAB_PROGRESS=0`` (what ``make test`` and ``make
+    notebooks`` set); True always shows one (a text bar outside a notebook); False never.
 
     Interrupting (Kernel > Interrupt, Ctrl-C) stops training at once and raises
     :class:`TrainingInterrupted`, a KeyboardInterrupt, so a loop of runs stops
@@ -349,6 +415,8 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
     run.history.run = describe_run(run.model, run.X, run.y, batch_size=run.batch_size,
                                    optimizer=run.optimizer, loss=run.loss)
     bar = _progress(progress, epochs)
+    quiet = getattr(_thread, "quiet", None)
+    between_epochs = quiet[0] if quiet else None
     interrupted = False
     try:
         with np.errstate(all="ignore"):   # blow-ups are detected and reported, not warned about
@@ -358,6 +426,8 @@ def train(model: Sequential, X: np.ndarray, y: np.ndarray, *, epochs: int, batch
                 _end_epoch(run, epoch)
                 if bar is not None:
                     bar.update(epoch + 1, f"loss {run.history.loss[-1]:.4f}")
+                if between_epochs is not None:
+                    between_epochs()
     except KeyboardInterrupt:
         interrupted = True
     _finish(run, interrupted)
@@ -503,11 +573,15 @@ def _finish(run: _Run, interrupted: bool = False) -> None:
         history.message = f"Trained {history.epochs} epochs ({run.step} steps)."
         if history.loss:
             history.message += f" Final training loss {history.loss[-1]:.4g}."
-    last_history = history
+    if not getattr(_thread, "quiet", None):
+        last_history = history
 
 
 def _progress(progress, epochs):
+    from .progress import AutoProgress, auto_progress_allowed, progress_bar
+    if progress is None:          # the default: a bar in a notebook, once a run takes a while
+        quiet = getattr(_thread, "quiet", None)
+        return AutoProgress(epochs, "training") if not quiet and auto_progress_allowed() else None
     if not progress:
         return None
-    from .progress import progress_bar
     return progress_bar(epochs, "training")

@@ -19,6 +19,9 @@ whatever state its exercises are in:
 - ``No such exercise — ...``: the id is not one of ``EXERCISES`` (they are listed).
 
 ``check("01.1", answer)`` judges an answer passed explicitly instead.
+In IPython, a check never judges a stale answer: when the answer cell raised before
+it assigned its variable (a typo, an error in the learner's code), the check says so
+(``Run the answer cell first``) instead of judging the value left from before.
 ``hint("01.1")`` prints a hint and ``solution("01.1")`` a worked answer.
 Predictions are checked against a run, not against a stored answer: the
 check trains the network (or runs the layer) and reports what it measured,
@@ -32,6 +35,7 @@ nor ipywidgets.
 
 from __future__ import annotations
 
+import re
 import sys
 
 from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05
@@ -44,6 +48,52 @@ EXERCISES = {exercise.id: exercise
 
 # ``check(id)`` without an answer reads it from the notebook by its name.
 _FROM_NOTEBOOK = object()
+_MISSING = object()
+
+# Answer names whose last answer cell failed and left the value from before it (IPython).
+_stale: set = set()
+_before_cell: dict = {}          # answer name -> its value when the running cell started
+_followed_shell = None
+
+
+def _answers_in(source: str) -> list:
+    """The exercises' answer names that a cell's code assigns or defines."""
+    names = {exercise.answer for exercise in EXERCISES.values()}
+    return [name for name in names
+            if re.search(rf"(^|[\s;,(])({re.escape(name)}\s*(:[^=\n]*)?=(?!=)|def\s+{re.escape(name)}\b)",
+                         source, flags=re.MULTILINE)]
+
+
+def _cell_starts(info=None) -> None:
+    _before_cell.clear()
+    source = getattr(info, "raw_cell", None) or ""
+    namespace = getattr(_followed_shell, "user_ns", {})
+    for name in _answers_in(source):
+        _before_cell[name] = namespace.get(name, _MISSING)
+
+
+def _cell_ends(result=None) -> None:
+    failed = result is not None and (getattr(result, "error_in_exec", None) is not None
+                                     or getattr(result, "error_before_exec", None) is not None)
+    namespace = getattr(_followed_shell, "user_ns", {})
+    for name, before in _before_cell.items():
+        if failed and namespace.get(name, _MISSING) is before:
+            _stale.add(name)          # the cell never assigned it: the value is from before
+        else:
+            _stale.discard(name)
+    _before_cell.clear()
+
+
+def _follow_cells() -> None:
+    """In IPython, watch the cells that assign an exercise's answer (see the module's text)."""
+    global _followed_shell
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is None or shell is _followed_shell:
+        return
+    shell.events.register("pre_run_cell", _cell_starts)
+    shell.events.register("post_run_cell", _cell_ends)
+    _followed_shell = shell
 
 
 def _unknown(exercise_id) -> str:
@@ -80,6 +130,12 @@ def verdict(exercise_id: str, answer=_FROM_NOTEBOOK, namespace: dict | None = No
     if answer is _FROM_NOTEBOOK:
         if namespace is None or exercise.answer not in namespace:
             return _not_run(exercise)
+        if exercise.answer in _stale and namespace is getattr(_followed_shell, "user_ns", None):
+            return Verdict(NOT_RUN, f"the answer cell raised an error before it set "
+                                    f"`{exercise.answer}`, so `{exercise.answer}` still holds "
+                                    "the value from before and is not judged. Fix the error "
+                                    "shown under the answer cell, run it again, then run "
+                                    "this check.")
         answer = namespace[exercise.answer]
     if answer is None:
         return Verdict(NOT_ANSWERED, f"set `{exercise.answer}` to {exercise.expects}, then run "
@@ -104,6 +160,9 @@ def check(exercise_id: str, answer=_FROM_NOTEBOOK) -> None:
     """
     namespace = sys._getframe(1).f_globals if answer is _FROM_NOTEBOOK else None
     print(verdict(exercise_id, answer, namespace))
+
+
+_follow_cells()
 
 
 def _known(exercise_id) -> Exercise | None:

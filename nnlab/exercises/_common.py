@@ -3,6 +3,9 @@
 A judge reads the learner's answer with :func:`_choice`, :func:`_boolean`,
 :func:`_number` or :func:`_array`; each raises :class:`_Invalid` with a message
 saying what a valid answer looks like, which the check prints as "Not quite".
+Each takes a right answer in every reasonable form: a NumPy scalar or 0-d array
+(``np.float64(0.05)``, ``np.array("larger")``, ``np.array(True)``), and ``0``/``1``
+for False/True.
 """
 
 from __future__ import annotations
@@ -77,7 +80,15 @@ def _wrong(reason: str) -> Verdict:
     return Verdict(WRONG, reason)
 
 
+def _scalar(answer):
+    """A NumPy scalar or 0-d array as the Python value it holds; anything else unchanged."""
+    if isinstance(answer, (np.ndarray, np.generic)) and np.ndim(answer) == 0:
+        return answer.item()
+    return answer
+
+
 def _choice(name: str, answer, options) -> str:
+    answer = _scalar(answer)
     if not isinstance(answer, str) or answer.strip().lower() not in options:
         valid = " or ".join(repr(option) for option in options)
         raise _Invalid(f"`{name}` should be {valid}, but it is {answer!r}.")
@@ -85,15 +96,18 @@ def _choice(name: str, answer, options) -> str:
 
 
 def _boolean(name: str, answer) -> bool:
-    if not isinstance(answer, (bool, np.bool_)):
-        raise _Invalid(f"`{name}` should be True or False, but it is {answer!r}.")
-    return bool(answer)
+    answer = _scalar(answer)
+    if isinstance(answer, bool):
+        return answer
+    if isinstance(answer, int) and answer in (0, 1):     # 1 for True, 0 for False
+        return bool(answer)
+    raise _Invalid(f"`{name}` should be True or False (or 1 or 0), but it is {answer!r}.")
 
 
 def _number(name: str, answer, **limits) -> float | int:
     """``answer`` read by the engine's ``check_number`` (17284.0 counts as the whole number 17284)."""
     try:
-        return check_number(f"`{name}`", answer, **limits)
+        return check_number(f"`{name}`", _scalar(answer), **limits)
     except (TypeError, ValueError) as error:
         raise _Invalid(str(error)) from None
 
