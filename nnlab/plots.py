@@ -122,6 +122,10 @@ def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_n
         ax.text(0.5, 0.5, "no steps recorded", ha="center", va="center", transform=ax.transAxes)
         _decorate(ax, panel, [history])
         return ax
+    note = panels.zero_gradient_note(rows[step], label or "this run")
+    if note:
+        ax.text(0.5, 0.2, note, ha="center", va="center", transform=ax.transAxes,
+                color=color, fontsize="small")
     return draw_panel(ax, panel, history, color=color, alpha=alpha, name=label)
 
 

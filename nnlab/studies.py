@@ -216,3 +216,32 @@ def largest_gradient_norm(run) -> float:
 def chance_loss(n_classes: int) -> float:
     """ln C: the cross-entropy of a network that gives every one of C classes probability 1/C."""
     return math.log(n_classes)
+
+
+# ---------------------------------------------------------------------------
+# In words: one line per study, with the names nnlab.metrics gives its numbers
+# ---------------------------------------------------------------------------
+
+def killed_units_text(run: KilledUnits) -> str:
+    """E.g. "13 of 64 units alive (51 killed): training accuracy after training 0.99"."""
+    return (f"{run.alive:2d} of {run.alive + run.killed} units alive ({run.killed} killed): "
+            f"{metrics.NAMES['training_accuracy_after']} {run.train_accuracy:.2f}, "
+            f"{metrics.dead_fraction_text(run.history)}")
+
+
+def continued_text(run: Continued, lr: float) -> str:
+    """Dead fraction per hidden layer before and after continuing, units revived, accuracy."""
+    before = ", ".join(f"{value:.0%}" for value in run.dead_before)
+    after = ", ".join(f"{value:.0%}" for value in run.dead_after)
+    return (f"continued {len(run.history.loss)} epochs at lr {lr:g}: dead hidden units "
+            f"{before} -> {after} (per hidden layer), units that came back "
+            f"{', '.join(map(str, run.revived))}, {metrics.NAMES['training_accuracy_after']} "
+            f"{run.train_accuracy:.2f}")
+
+
+def early_stop_text(run) -> str:
+    """Where early stopping would stop a run, and what it would keep."""
+    stop = early_stop(run)
+    return (f"lowest validation loss {stop.val_loss:.2f} after epoch {stop.epoch} "
+            f"(validation accuracy there {stop.val_accuracy:.2f}); last epoch's validation loss "
+            f"{stop.final_val_loss:.2f}")
