@@ -247,7 +247,8 @@ LOSS = Panel("Loss", "epoch", "loss (cross-entropy)", (
            {"linestyle": "--", "linewidth": 1.6}),
     Series("lowest validation loss", lambda run: _lowest_validation(run),
            {"marker": "v", "markersize": 9, "linestyle": "none"},
-           label=lambda h: "lowest validation loss"),
+           label=lambda h: f"lowest validation loss (epoch {_lowest_validation(h)[0][0]:.0f})"
+           if len(_lowest_validation(h)[0]) else None),
     Series("blew up (diverged)", _blowup, {"marker": "X", "markersize": 9, "linestyle": "none"},
            label=lambda h: f"loss {h.diverged_loss:.2g} (blew up)"),
 ), log=True, marks_divergence=True)
