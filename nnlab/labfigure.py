@@ -39,7 +39,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 
 from . import panels
 from .boundary import BoundaryGrids
-from .experiments import frame_epochs
+from .experiments import frame_epochs, step_at_epoch
 from .panels import THIRD_PANELS, decades, divergence_mark, epoch_span  # noqa: F401 (re-exported)
 from .plots import BROKEN_COLOR, FIXED_COLOR, REFERENCE_ALPHA
 
@@ -304,6 +304,11 @@ class LabFigure:
                                              ncol=2, frameon=False)
         self.legend_flags = None
         self.panel_legends = [None] * len(self.specs)
+        # Said on the gradient panel when this run's line cannot be drawn (all exactly 0).
+        self.zero_note = self.axes[0].text(0.5, 0.2, "", transform=self.axes[0].transAxes,
+                                           ha="center", va="center", zorder=6,
+                                           fontsize=self.fonts["legend.fontsize"])
+        self.moving.append((self.axes[0], self.zero_note))
 
     def _legend_entries(self, results) -> None:
         """Line styles of the panels with several series (loss, accuracy), in gray: a series
@@ -385,6 +390,12 @@ class LabFigure:
         if self.gradient_row == 0:     # the dashed "now" line: nothing to add at the start
             for artists in (self.reference, self.current):
                 artists.lines[0][-1].set_visible(epoch > 0 and artists is self.current)
+        rows = getattr(current.history, self.statistic)
+        row = (None if rows.shape[0] == 0 else 0 if self.gradient_row == 0
+               else step_at_epoch(current.history, epoch))
+        note = None if row is None else panels.zero_gradient_note(rows[row])
+        self.zero_note.set_text(note or "")
+        self.zero_note.set_color(self.current.gradient.get_color())
         if self.boundary:
             grid, kept = self._grid(current).at(epoch)
             self.boundary_image.set_data(grid)

@@ -289,6 +289,18 @@ def epochs_to_accuracy_text(run, target: float) -> str:
 # Dead units
 # ---------------------------------------------------------------------------
 
+# The one dead threshold of the course (lesson 03, its exercises, the capstone, ``diagnose``).
+DEAD_FRACTION_THRESHOLD = 0.5
+"""The share of dead hidden units at or above which the course calls a net's ReLUs mostly dead.
+
+Half, because the two sides of it are far apart in every run the course shows: healthy
+He-initialised ReLU nets keep every layer under 30% dead (lesson 03's fixed run: 0%),
+while a step that kills units kills most of them at once (lesson 03's broken run: 80%,
+69-89% over six seeds). CS231n warns that "as much as 40% of your network can be dead"
+after too large a step: a threshold below that would call nets that merely lost some
+units broken. Compare with :func:`dead_fraction`.
+"""
+
 def dead_fraction_per_epoch(run) -> np.ndarray:
     """:func:`dead_fraction` for every epoch, shape (epochs,): the curve the "dead units" panel draws.
 

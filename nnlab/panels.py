@@ -161,6 +161,20 @@ class Panel:
         return self.xlabel + (self.smoothed_note if long else "")
 
 
+def zero_gradient_note(values, who: str = "this run") -> str | None:
+    """What a gradient panel must say when a run's line cannot be drawn: every value exactly 0.
+
+    A log axis has no place for 0, so a run whose gradients are all exactly 0 (dropout
+    rate 1.0: every hidden unit dropped at every step; every unit dead) draws no line at
+    all. ``values`` are the run's per-layer values as recorded (before ``safe_log_values``);
+    None when at least one is positive (a line is drawn) or when none is finite.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size and np.all(values[np.isfinite(values)] == 0) and np.isfinite(values).any():
+        return f"{who}: no line:\nevery gradient is exactly 0,\nwhich a log axis cannot show"
+    return None
+
+
 def gradient_panel(statistic: str = "grad_norms", step: int = 0, when: str | None = None,
                    moving: bool = False) -> Panel:
     """Gradient magnitude of each Dense layer at one step (0: initialisation, -1: the last).
@@ -211,6 +225,16 @@ def _blowup(run):
     return np.array([divergence_mark(history)[0]]), np.array([history.diverged_loss])
 
 
+def _lowest_validation(run):
+    """The epoch (from 1) and value of a run's lowest validation loss: where early stopping
+    would keep the network (none without a validation set)."""
+    losses = np.asarray(history_of(run).val_loss, dtype=float)
+    if losses.size == 0 or not np.isfinite(losses).any():
+        return np.array([]), np.array([])
+    best = int(np.nanargmin(losses))
+    return np.array([best + 1.0]), np.array([losses[best]])
+
+
 LOSS = Panel("Loss", "epoch", "loss (cross-entropy)", (
     Series("training (per step)",
            lambda run: (step_epochs(history_of(run)), safe_log_values(history_of(run).step_loss)),
@@ -221,6 +245,10 @@ LOSS = Panel("Loss", "epoch", "loss (cross-entropy)", (
     Series("validation", lambda run: (_epochs_of(history_of(run).val_loss),
                                       smooth(history_of(run).val_loss)),
            {"linestyle": "--", "linewidth": 1.6}),
+    Series("lowest validation loss", lambda run: _lowest_validation(run),
+           {"marker": "v", "markersize": 9, "linestyle": "none"},
+           label=lambda h: f"lowest validation loss (epoch {_lowest_validation(h)[0][0]:.0f})"
+           if len(_lowest_validation(h)[0]) else None),
     Series("blew up (diverged)", _blowup, {"marker": "X", "markersize": 9, "linestyle": "none"},
            label=lambda h: f"loss {h.diverged_loss:.2g} (blew up)"),
 ), log=True, marks_divergence=True)

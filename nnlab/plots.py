@@ -132,6 +132,10 @@ def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_n
                 transform=ax.transAxes)
         _decorate(ax, panel, [history])
         return ax
+    note = panels.zero_gradient_note(rows[step], label or "this run")
+    if note:
+        ax.text(0.5, 0.2, note, ha="center", va="center", transform=ax.transAxes,
+                color=color, fontsize="small")
     return draw_panel(ax, panel, history, color=color, alpha=alpha, name=label)
 
 
@@ -231,3 +235,34 @@ def comparison_figure(broken, fixed, statistic: str = "grad_norms", third: str =
         draw_panel(axes[2], panels.third_panel(third), result, color, name=title)
     figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.88, wspace=0.32)
     return figure
+
+
+def dropout_sweep_curve(sweep: dict, ceiling: float | None = None, ax=None):
+    """Validation accuracy and training accuracy (during training) against the dropout rate.
+
+    ``sweep`` maps rate -> ``experiments.Outcome`` (``studies.dropout_sweep``);
+    ``ceiling`` (``studies.label_ceiling``) draws the accuracy that noisy validation
+    labels allow. Srivastava et al. (2014) show validation error against the rate as a U:
+    here, validation accuracy as an inverted U.
+    """
+    from . import metrics
+    ax = _axes(ax, figsize=(6, 3.6))
+    rates = np.array(sorted(sweep))
+    during = [metrics.training_accuracy_during(sweep[rate]) for rate in rates]
+    val = [metrics.validation_accuracy(sweep[rate]) for rate in rates]
+    ax.plot(rates, during, marker="o", color=BROKEN_COLOR, label="training accuracy (dropout on)")
+    ax.plot(rates, val, marker="o", linestyle="--", color=FIXED_COLOR,
+            label="validation accuracy")
+    if ceiling is not None and np.isfinite(ceiling):
+        ax.axhline(ceiling, color="black", linewidth=1, linestyle="-.",
+                   label=f"ceiling {ceiling:.2f} (labels left unflipped)")
+    classes = max(panels.history_of(sweep[rates[0]]).n_classes, 2)
+    ax.axhline(1.0 / classes, color="gray", linewidth=1, linestyle=":", label="chance")
+    ax.set_xlabel("dropout rate (probability of dropping a unit)")
+    ax.set_ylabel("accuracy (mean over the last tenth)")
+    ax.set_title("Accuracy against the dropout rate")
+    ax.set_ylim(0.4, 1.0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", loc="upper right")
+    ax.figure.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.9)
+    return ax

@@ -42,7 +42,7 @@ TINY_UPDATE_RATIO = 1e-5
 # Dead ReLU: at least half of a layer's units output 0 for every example seen in
 # the last epoch. CS231n warns that "as much as 40% of your network can be dead"
 # after too large a step; healthy He-initialised ReLU nets keep every layer below 30%.
-DEAD_FRACTION = 0.5
+from ..metrics import DEAD_FRACTION_THRESHOLD as DEAD_FRACTION  # noqa: E402 (one threshold)
 
 # Without the per-epoch reading, a unit counted as dead on one batch may simply have
 # been off for those few examples: the per-batch reading is used only for batches

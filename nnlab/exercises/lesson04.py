@@ -2,40 +2,41 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .. import experiments, metrics
+from .. import experiments, studies
 from ..experiments import CASES
 from ..engine.layers import Dropout
-from ._common import Exercise, Verdict, _array, _choice, _number, _right, _wrong
+from ._common import Exercise, Verdict, _Invalid, _array, _number, _right, _wrong
 
 
-_UNSCALED_OPTIONS = ("the same", "twice as large", "half as large")
-
-
-def _judge_unscaled_dropout(answer) -> Verdict:
-    prediction = _choice("unscaled_dropout_prediction", answer, _UNSCALED_OPTIONS)
-    rate = 0.5
-    layer = Dropout(rate=rate, rng=0)
-    x = np.ones((1000, 10))
-    scaled = float(layer.forward(x, training=True).mean())
-    unscaled = scaled * (1.0 - rate)         # the same mask, without the 1 / (1 - rate)
-    evaluation = float(layer.forward(x, training=False).mean())
-    ratio = evaluation / unscaled
-    factors = {"the same": 1.0, "twice as large": 2.0, "half as large": 0.5}
-    truth = min(_UNSCALED_OPTIONS, key=lambda option: abs(math.log(ratio / factors[option])))
-    measured = (f"for inputs of 1, Dropout(rate=0.5) without the scaling would average "
-                f"{unscaled:.2f} in training, while evaluation passes {evaluation:.2f} through: "
-                f"{ratio:.2f} times as much")
-    if prediction == truth:
-        return _right(f"{measured}. The next layer would see inputs about twice the size it was "
-                      f"trained on. Inverted dropout scales the kept units by 1 / (1 - rate) "
-                      f"during training (they average {scaled:.2f}), so evaluation needs no "
-                      "correction.")
-    return _wrong(f"{measured}. In training about half the units are 0 and the rest keep their "
-                  "value; at evaluation every unit is there.")
+def _judge_ceiling(answer) -> Verdict:
+    if isinstance(answer, (int, float, np.number)) and 1.0 < float(answer) <= 100.0:
+        raise _Invalid(f"`validation_ceiling` is a share between 0 and 1 (a share like 45% is "
+                       f"written 0.45), but it is {answer!r}.")
+    guess = _number("validation_ceiling", answer, low=0.0, high=1.0)
+    config = CASES["dropout"].broken
+    ceiling = studies.label_ceiling(config)
+    noise = config.label_noise
+    if abs(guess - ceiling) <= 0.05:
+        return _right(f"a classifier that knew every validation example's true class would score "
+                      f"{ceiling:.3f} on these labels: {noise:.0%} of them were flipped, and there "
+                      "it is marked wrong. Validation accuracy near the ceiling is as good as "
+                      "it gets; anything above it is luck on a few examples.")
+    if guess > ceiling:
+        return _wrong("the validation labels are flipped too. A network that predicts every "
+                      "example's true class is marked wrong wherever the label was flipped: "
+                      "what share of the validation labels is that?")
+    if abs(guess - noise) <= 0.05:
+        return _wrong(f"{noise:.0%} is the share of labels flipped, the examples where the true "
+                      "class is marked wrong. What share does a classifier that always predicts "
+                      "the true class get right?")
+    if abs(guess - 0.5) <= 0.05:
+        return _wrong("0.5 is what guessing scores on two balanced classes. A classifier that "
+                      "knows the true class is right on every example whose label was not "
+                      "flipped.")
+    return _wrong("too low: a classifier that knows the true class is right on every example "
+                  "whose label was not flipped. What share of the labels is that?")
 
 
 def _judge_dropout_forward(dropout_forward) -> Verdict:
@@ -59,6 +60,9 @@ def _judge_dropout_forward(dropout_forward) -> Verdict:
         if not np.allclose(kept, scale):
             return _wrong(f"with rate = {rate}, a kept 1 should become 1 / (1 - rate) = {scale:g}, "
                           f"but yours range from {kept.min():.3g} to {kept.max():.3g}.")
+    problem = _mask_shape_problem(dropout_forward)
+    if problem:
+        return _wrong(problem)
     x = np.random.default_rng(5).normal(size=(20, 6))
     out = _array("dropout_forward(x, rate=0.5, rng)",
                  dropout_forward(x.copy(), 0.5, np.random.default_rng(0)), x.shape)
@@ -71,6 +75,32 @@ def _judge_dropout_forward(dropout_forward) -> Verdict:
     return _right("about rate of the units are 0, the rest are scaled by 1 / (1 - rate), so the "
                   "output's expected value equals the input, and each call draws a new mask "
                   "from the generator it is given.")
+
+
+def _mask_shape_problem(dropout_forward) -> str | None:
+    """What is wrong with how the mask is drawn across a batch, or None.
+
+    Each entry is dropped on its own, with probability ``rate`` (a Bernoulli draw): so the
+    number dropped varies from row (example) to row, the rows get different masks, and
+    within a row some units are dropped and others kept.
+    """
+    x = np.ones((400, 50))
+    out = _array("dropout_forward(x, rate=0.5, rng)",
+                 dropout_forward(x.copy(), 0.5, np.random.default_rng(1)), x.shape)
+    dropped = (out == 0.0)
+    per_row = dropped.sum(axis=1)
+    if np.all(dropped.all(axis=1) | ~dropped.any(axis=1)):
+        return ("each of your rows is dropped whole or kept whole: dropout drops units, each "
+                "entry on its own, not whole examples. Draw one number per entry of x.")
+    if np.all(dropped == dropped[0]):
+        return ("every row (example) got the same mask: dropout draws a new mask for every "
+                "example, so each example trains a different thinned network.")
+    if per_row.std() < 1.0:
+        return (f"every row drops exactly {int(np.median(per_row))} of its 50 units. Dropout "
+                "drops each unit with probability rate, on its own, so the count dropped varies "
+                "from row to row (a binomial count: 25 on average, often 21 or 29 at rate 0.5). "
+                "Draw one random number per entry and compare it with rate.")
+    return None
 
 
 def _mask_randomness(dropout_forward) -> str | None:
@@ -102,39 +132,48 @@ def _mask_randomness(dropout_forward) -> str | None:
     return None
 
 
-def _judge_dropout_rate(answer) -> Verdict:
-    rate = _number("my_dropout_rate", answer, low=0.0, high=1.0)
-    case = CASES["dropout"]
-    none = experiments.outcome(case.broken)
-    result = experiments.outcome(case.broken.replace(dropout=rate))
+# A run of the lesson's network the lesson never shows (another seed draws other data,
+# other weights, other label flips).
+UNSEEN = CASES["dropout"].broken.replace(seed=7)
+
+
+def _judge_early_stop_epoch(answer) -> Verdict:
+    epoch = _number("early_stop_epoch", answer, low=0, integer=True)
+    result = experiments.outcome(UNSEEN)
     history = result.history
-    chance_loss = math.log(history.n_classes)
-    if history.diverged:
-        return _wrong(f"at rate {rate:g} the run diverged at step {history.diverged_at}.")
-    gap, gap_none = metrics.generalization_gap(result), metrics.generalization_gap(none)
-    learned = history.loss[-1] <= chance_loss - 0.1
-    if not learned:
-        return _wrong(f"at rate {rate:g} the final training loss is {history.loss[-1]:.3f}, "
-                      f"hardly below ln {history.n_classes} = {chance_loss:.3f}, what guessing "
-                      "gives: the network barely learns.")
-    if not gap <= gap_none / 2:
-        return _wrong(f"at rate {rate:g}: {metrics.gap_text(result)}; without dropout it is "
-                      f"{gap_none:+.2f}, and the target is at most half of that, "
-                      f"{gap_none / 2:+.2f}.")
-    return _right(f"at rate {rate:g}: {metrics.gap_text(result)} (without dropout "
-                  f"{gap_none:+.2f}), and the final training loss {history.loss[-1]:.3f} is well "
-                  f"below ln {history.n_classes} = {chance_loss:.3f}.")
+    stop = studies.early_stop(result)
+    if epoch == stop.epoch:
+        return _right(f"after epoch {stop.epoch} the validation loss is lowest, "
+                      f"{stop.val_loss:.3f} (validation accuracy {stop.val_accuracy:.3f}); by "
+                      f"epoch {len(history.val_loss)} it has risen to {stop.final_val_loss:.2f} "
+                      "while the training loss kept falling: from that epoch on, the network "
+                      "memorised its training labels, wrong ones included.")
+    if not 1 <= epoch <= len(history.val_loss):
+        return _wrong(f"epochs count from 1 to {len(history.val_loss)} (the run's length); "
+                      f"yours is {epoch}.")
+    if epoch == stop.epoch - 1:
+        return _wrong("one off: History.val_loss[0] is the loss after epoch 1, so the epoch is "
+                      "the index plus one.")
+    if epoch == int(np.argmax(history.val_accuracy)) + 1:
+        return _wrong("that is the epoch of the highest validation accuracy. Early stopping here "
+                      "watches the validation loss, which also sees how confident each "
+                      "prediction is and does not jump with a few examples.")
+    if epoch in (int(np.argmin(history.loss)) + 1, len(history.loss)):
+        return _wrong("the training loss keeps falling to the end as the network memorises its "
+                      "training set; early stopping reads the held-out data.")
+    return _wrong(f"after epoch {epoch} the validation loss is {history.val_loss[epoch - 1]:.3f}; "
+                  "early stopping keeps the epoch where it is lowest.")
 
 
 EXERCISES = [
     Exercise(
-        "04.1", "predict", "Without the 1 / (1 - rate) scaling in training, how large would a "
-                           "layer's input be at evaluation, compared with training?",
-        "unscaled_dropout_prediction", " or ".join(f'"{o}"' for o in _UNSCALED_OPTIONS),
-        hint="In training, with rate 0.5, about half the units are 0 and (without scaling) the "
-             "rest keep their value: what is the average? At evaluation no unit is dropped.",
-        solution='unscaled_dropout_prediction = "twice as large"\n',
-        judge=_judge_unscaled_dropout),
+        "04.1", "predict", "Before the run: 30% of the validation labels are flipped too. What "
+                           "is the highest validation accuracy a network can be expected to reach?",
+        "validation_ceiling", "a number from 0 to 1",
+        hint="Picture a classifier that predicts every validation example's true class. Where is "
+             "it marked wrong?",
+        solution="validation_ceiling = 0.7\n",
+        judge=_judge_ceiling),
     Exercise(
         "04.2", "implement", "Write inverted dropout's training-mode forward pass.",
         "dropout_forward", "a function dropout_forward(x, rate, rng)",
@@ -145,11 +184,14 @@ EXERCISES = [
                  "    return x * keep / (1 - rate)\n",
         judge=_judge_dropout_forward),
     Exercise(
-        "04.3", "knob", "Find a dropout rate that at least halves the train/validation gap while "
-                        "the network still learns.",
-        "my_dropout_rate", "a number from 0 to 1",
-        hint="Move the lab's rate slider and read the gap in the status line. Too little "
-             "dropout leaves the gap; too much leaves nothing to learn with.",
-        solution="my_dropout_rate = 0.5\n",
-        judge=_judge_dropout_rate),
+        "04.3", "diagnose", "Read a run you have not seen: after which epoch would early "
+                            "stopping keep the network?",
+        "early_stop_epoch", "a whole number (an epoch, counting from 1)",
+        hint="Early stopping keeps the weights from the epoch whose validation loss "
+             "(History.val_loss) is lowest. np.argmin gives an index; epochs count from 1.",
+        solution="import numpy as np\n"
+                 "from nnlab import experiments\n"
+                 "unseen = experiments.outcome(experiments.CASES[\"dropout\"].broken.replace(seed=7))\n"
+                 "early_stop_epoch = int(np.argmin(unseen.history.val_loss)) + 1\n",
+        judge=_judge_early_stop_epoch),
 ]
