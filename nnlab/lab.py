@@ -20,7 +20,7 @@ from typing import Callable
 
 import ipywidgets as widgets
 
-from . import experiments, plots, speculate
+from . import experiments, plots, speculate, widgets_compat
 from .labfigure import LabFigure
 from .experiments import Experiment, Outcome
 
@@ -513,7 +513,7 @@ class Lab:
 
     # --- display ----------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle = widgets_compat.widget_bundle(self.widget, **kwargs)
         # Fallbacks for a viewer without widgets (GitHub, `make html`, nbval): the
         # settings and the numbers as text, instead of the widget tree's long repr,
         # and the current figure as a plain image.
