@@ -39,7 +39,7 @@ def fresh_first_losses(classes: int = FIRST_LOSS_CLASSES, seeds=FIRST_LOSS_SEEDS
 
 
 def _judge_first_loss(answer) -> Verdict:
-    guess = _number("first_loss_prediction", answer)
+    guess = _number("first_loss_prediction", answer, low=-1e6, high=1e6)
     measured = fresh_first_losses()
     low, high = float(measured.min()), float(measured.max())
     if abs(guess - float(measured.mean())) <= 0.1:

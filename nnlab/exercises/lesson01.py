@@ -16,7 +16,7 @@ from ._common import (IN_PREDICT_FIRST, Exercise, Verdict, _Invalid, _number, _r
 
 
 def _judge_ratio_prediction(answer) -> Verdict:
-    guess = _number("gradient_ratio_prediction", answer, low=0.0, low_open=True)
+    guess = _number("gradient_ratio_prediction", answer, low=0.0, low_open=True, high=1e6)
     result = experiments.outcome(CASES["vanishing"].broken)
     ratio = metrics.gradient_ratio(result)
     off = math.log10(guess / ratio)
@@ -53,7 +53,7 @@ def tanh_variance_kept(std: float, layers: int = 10, input_std: float = 0.1,
 
 
 def _judge_tanh_std(answer) -> Verdict:
-    std = _number("tanh_init_std", answer, low=0.0, low_open=True)
+    std = _number("tanh_init_std", answer, low=0.0, low_open=True, high=1e3)
     right = 1 / math.sqrt(TANH_FAN_IN)
     if math.isclose(std, right, rel_tol=0.05):
         kept = tanh_variance_kept(std)

@@ -23,7 +23,7 @@ def predicted_factor(std: float, fan_in: int) -> float:
 
 
 def _judge_factor_prediction(answer) -> Verdict:
-    guess = _number("growth_factor_prediction", answer, low=0.0, low_open=True)
+    guess = _number("growth_factor_prediction", answer, low=0.0, low_open=True, high=1e6)
     broken = CASES["exploding"].broken
     fan_in, std = broken.hidden[0], broken.init
     measured = metrics.error_factor_per_layer(experiments.outcome(broken))
