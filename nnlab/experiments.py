@@ -171,6 +171,46 @@ def write_store(path=None):
     return runstore.write(stored_configs(), runstore.PATH if path is None else path)
 
 
+# ---------------------------------------------------------------------------
+# Classic results the lessons reproduce (each with its claim test)
+# ---------------------------------------------------------------------------
+
+# Glorot & Bengio 2010, "Understanding the difficulty of training deep feedforward neural
+# networks" (AISTATS), section 4.2: activations through tanh layers at initialisation under
+# the "standard" init W ~ U[-1/sqrt(n_in), 1/sqrt(n_in)] and the "normalized" one
+# W ~ U[-sqrt(6/(n_in + n_out)), sqrt(6/(n_in + n_out))].
+GLOROT_NET = Experiment(hidden=(32,) * 6, activation="tanh", init="xavier", standardize=True,
+                        title="6 tanh layers of 32 units")
+GLOROT_INITS = ("standard", "normalized")
+
+
+def glorot_spread(init: str, seed: int = 0):
+    """Per tanh layer, :func:`metrics.activation_spread` of ``GLOROT_NET`` at initialisation
+    with Glorot & Bengio's ``"standard"`` or ``"normalized"`` uniform init (every Dense
+    layer redrawn with its own fan-in and fan-out), on the training inputs. Shape (6,)."""
+    check_choice("init", init, GLOROT_INITS)
+    config = GLOROT_NET.replace(seed=seed)
+    (X, y), _ = config.data()
+    model = config.build(X.shape[1], int(y.max()) + 1)
+    rng = np.random.default_rng(seed)
+    for layer in model.dense_layers:
+        n_in, n_out = layer.params["W"].shape
+        limit = (1 / np.sqrt(n_in) if init == "standard" else np.sqrt(6 / (n_in + n_out)))
+        layer.params["W"][...] = rng.uniform(-limit, limit, (n_in, n_out))
+    return metrics.activation_spread(model, X)
+
+
+# He, Zhang, Ren & Sun 2015, "Delving deep into rectifiers" (ICCV), figure 3: a 30-layer
+# plain ReLU net stalls with a 1/fan-in init (Xavier's for equal widths) and trains with He's.
+HE_2015 = {
+    "fan_in": Experiment(dataset="moons", hidden=(16,) * 30, activation="relu", init="lecun",
+                         standardize=True, lr=0.01, epochs=20,
+                         title="30 ReLU layers, std sqrt(1/fan-in)"),
+    "he": Experiment(dataset="moons", hidden=(16,) * 30, activation="relu", init="he",
+                     standardize=True, lr=0.01, epochs=20, title="30 ReLU layers, He init"),
+}
+
+
 if __name__ == "__main__":
     written = write_store()
     print(f"{written}: {len(stored_configs())} runs, {written.stat().st_size / 1e6:.2f} MB")

@@ -29,6 +29,9 @@ import math
 
 import numpy as np
 
+from .engine.layers import Activation, Sigmoid, Tanh
+from .engine.training import BLOWUP_FACTOR
+
 # What each number is called wherever it is shown (status lines, printed cells, feedback).
 NAMES = {
     "error_growth": "error growth across the hidden layers",
@@ -342,3 +345,122 @@ def dead_fraction_text(run) -> str:
     if not _finite(fraction):
         return f"{name}: none (no epoch was completed: the run diverged in its first epoch)"
     return f"{name} {fraction:.0%} (in the last epoch)"
+
+
+# ---------------------------------------------------------------------------
+# Lessons 00-02: the first loss, the forward signal, the per-layer factor, the step size
+# ---------------------------------------------------------------------------
+
+# What "diverged" means everywhere in the course (the engine's History.diverged, the labs,
+# the lessons, the capstone): one sentence a lesson or a table can quote.
+DIVERGED_MEANING = (
+    f"A run has diverged when its loss becomes infinite or not a number, or climbs above "
+    f"{BLOWUP_FACTOR:g} times its first value (or above {BLOWUP_FACTOR:g} if it started below "
+    f"1): a loss that far up does not come back down, so training stops at that step "
+    f"(History.diverged_at).")
+
+
+def first_loss(run) -> float:
+    """The loss of the very first batch, before any update (``History.step_loss[0]``).
+
+    For a fresh classifier whose scores are all near 0 the softmax gives every
+    class probability 1/C, so this is about :func:`chance_loss` ``= ln C``
+    (CS231n's first sanity check). ``nan`` when no step was recorded.
+    """
+    losses = np.asarray(_history(run).step_loss, dtype=float)
+    return float(losses[0]) if losses.size else float("nan")
+
+
+def chance_loss(n_classes: int) -> float:
+    """``ln C``: the cross-entropy of predicting probability 1/C for every one of C classes."""
+    return math.log(n_classes)
+
+
+def activation_spread(model, X) -> np.ndarray:
+    """How much each activation layer's output varies from example to example, shape (layers,).
+
+    Per activation layer: the standard deviation of each unit's output across the
+    examples of ``X`` (evaluation mode), averaged over the layer's units. When it
+    falls towards 0 layer after layer, the deep layers see (nearly) the same input
+    for every example: the forward signal has collapsed. (``History.activation_std``
+    is a different number: the spread over examples *and* units of a batch.)
+    """
+    spreads, out = [], np.asarray(X)
+    for layer in model.layers:
+        out = layer.forward(out, training=False)
+        if isinstance(layer, Activation):
+            spreads.append(float(np.asarray(out, dtype=float).std(axis=0).mean()))
+    return np.array(spreads)
+
+
+def saturated_fraction(model, X, slope_below: float = 0.05) -> np.ndarray:
+    """Per sigmoid or tanh layer, the share of outputs in the activation's flat ends, shape (layers,).
+
+    An output is saturated where the activation's slope there is below
+    ``slope_below`` times its largest slope (sigma' = s (1 - s) against 1/4; tanh' = 1 - a^2
+    against 1): such a unit passes back almost no gradient. Evaluation mode, every example
+    of ``X``; layers of other activations are skipped.
+    """
+    fractions, out = [], np.asarray(X)
+    for layer in model.layers:
+        out = layer.forward(out, training=False)
+        if isinstance(layer, Sigmoid):
+            fractions.append(float(np.mean(4 * out * (1 - out) < slope_below)))
+        elif isinstance(layer, Tanh):
+            fractions.append(float(np.mean(1 - out * out < slope_below)))
+    return np.array(fractions)
+
+
+def error_factor_per_layer(run, step: int = 0) -> float:
+    """The factor by which the backpropagated error changes per hidden layer, at ``step``.
+
+    The geometric mean over the gaps between consecutive hidden layers:
+    :func:`error_growth` ``** (1 / (hidden layers - 1))``. Backprop multiplies the error
+    at each layer by the weights (transposed) and the activation's slope, so a sigmoid
+    net at small weights should read near sigma'(0) = 1/4 times the weights' share.
+    ``nan`` with fewer than two hidden layers or where the error growth is missing.
+    """
+    rows = np.asarray(_history(run).bias_grad_norms, dtype=float)
+    if rows.ndim != 2 or rows.shape[1] < 3:
+        return float("nan")
+    growth = error_growth(run, step)
+    gaps = rows.shape[1] - 2
+    return float(growth ** (1 / gaps)) if _finite(growth) and growth > 0 else float("nan")
+
+
+def error_growth_over_training(run) -> float:
+    """The median of :func:`error_growth` over every recorded step of the run.
+
+    :func:`error_growth` at step 0 is measured before any update, so every remedy that acts
+    through the updates (a lower learning rate, clipping) leaves it exactly as it was; this
+    median shows what the remedy did to the error's growth while the net trained.
+    """
+    ratios = error_growth_per_step(run)
+    ratios = ratios[np.isfinite(ratios)]
+    return float(np.median(ratios)) if ratios.size else float("nan")
+
+
+UPDATE_RATIO_TARGET = 1e-3
+
+
+def update_ratio_first_epoch(run) -> np.ndarray:
+    """Per Dense layer, the median over the first epoch's steps of ||update of W|| / ||W||.
+
+    CS231n and Karpathy's rule of thumb: about :data:`UPDATE_RATIO_TARGET` (1e-3) per step;
+    1e-1 and above means a step throws the weights far from where they were; far below
+    means the layer hardly learns. Shape (Dense layers,); empty without telemetry.
+    """
+    history = _history(run)
+    ratios = np.asarray(history.update_ratios, dtype=float)
+    if ratios.ndim != 2 or ratios.shape[0] == 0:
+        return np.zeros(0)
+    steps = max(int(history.steps_per_epoch), 1)
+    return np.median(ratios[:steps], axis=0)
+
+
+def score_scale(model, X) -> float:
+    """The root mean square of a model's output scores over the examples of ``X``
+    (evaluation mode). A fresh classifier should start with scores near 0 (a first loss
+    near ln C); scores in the hundreds give a first loss in the hundreds."""
+    scores = np.asarray(model.forward(np.asarray(X), training=False), dtype=float)
+    return float(np.sqrt(np.mean(scores * scores)))

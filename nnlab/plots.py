@@ -266,3 +266,30 @@ def dropout_sweep_curve(sweep: dict, ceiling: float | None = None, ax=None):
     ax.legend(fontsize="small", loc="upper right")
     ax.figure.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.9)
     return ax
+
+
+def layer_profiles(profiles: dict, ylabel: str, title: str = "", reference: float | None = None,
+                   reference_label: str = "", ax=None):
+    """One line per run of a number measured per layer, input side first, on a log scale.
+
+    ``profiles`` maps a label to its values, shape (layers,) each (for example
+    ``metrics.activation_spread`` or ``metrics.update_ratio_first_epoch``); the first
+    profile is drawn in red (the failure), the second in blue (the remedy), others in
+    grey tones. ``reference`` draws a dotted horizontal line (a rule of thumb). Returns the Axes.
+    """
+    ax = _axes(ax)
+    colors = [BROKEN_COLOR, FIXED_COLOR, "#555555", "#999999", "#2ca02c", "#9467bd"]
+    for (label, values), color in zip(profiles.items(), colors * 2):
+        values = np.asarray(values, dtype=float)
+        layers = np.arange(1, values.size + 1)
+        shown = values > 0
+        ax.plot(layers[shown], values[shown], marker="o", color=color, label=label)
+    if reference is not None:
+        ax.axhline(reference, color="gray", linestyle=":", linewidth=1, label=reference_label or None)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer (input side first)")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax

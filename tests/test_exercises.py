@@ -15,22 +15,27 @@ def stub(*args, **kwargs):
 
 # A typical mistake for each exercise, and a word its reason must contain.
 TYPICAL_WRONG = {
-    "00.1": ("def sigmoid_backward(output, grad_out):\n    return grad_out * output\n",
-             "s (1 - s)"),
-    "00.2": ("def dense_backward(x, W, grad_out):\n"
-             "    return x.T @ grad_out, grad_out.mean(axis=0), grad_out @ W.T\n", "mean"),
-    "00.3": ("import nnlab\n"
-             "finite_difference_passes = nnlab.mlp([2, 64, 64, 64, 2]).parameter_count()\n", "two"),
-    "01.1": ('shallow_net_prediction = "smaller"\n', "factors"),
-    "01.2": ('from nnlab import experiments\n'
+    "00.1": ("first_loss_prediction = 0.1\n", "probability"),
+    "00.2": ("def sigmoid_backward(output, grad_out):\n    return grad_out * output\n", "slope"),
+    "00.3": ("def dense_backward(x, W, grad_out):\n"
+             "    return x.T @ grad_out, grad_out.mean(axis=0), grad_out @ W.T\n", "averaged"),
+    "00.4": ("import numpy as np\n"
+             "def softmax_cross_entropy_backward(scores, labels):\n"
+             "    p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)\n"
+             "    p[np.arange(len(labels)), labels] -= 1\n"
+             "    return p\n", "mean over the batch"),
+    "00.5": ('buggy_layer = "swish"\n', "gradcheck"),
+    "01.1": ("gradient_ratio_prediction = 0.5\n", "ten times smaller"),
+    "01.2": ("tanh_init_std = (2 / 64) ** 0.5\n", "ReLU"),
+    "01.3": ('from nnlab import experiments\n'
              'my_fixed_config = experiments.CASES["vanishing"].broken.replace(init="he")\n',
              "times smaller"),
-    "02.1": ("init_std = 0.8\n", "diverged"),
+    "02.1": ("growth_factor_prediction = 32 * 0.8 ** 2 / 2\n", "variance"),
     "02.2": ("import numpy as np\n"
              "def clip_by_global_norm(grads, max_norm):\n"
              "    return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]\n",
              "each array on its own"),
-    "02.3": ("clipping_changes_growth = True\n", "common factor"),
+    "02.3": ("lr_for_update_ratio = 0.1\n", "learning rate"),
     "03.1": ("def relu_backward(output, grad_out):\n    return grad_out * output\n", "slope is 1"),
     "03.2": ("largest_safe_lr = 5.0\n", "dead"),
     "03.3": ("dead_unit_weights_changed = 2\n", "sets that error to 0"),
@@ -58,9 +63,9 @@ def test_every_exercise_has_a_typical_wrong_answer_here():
     assert set(TYPICAL_WRONG) == set(IDS)
 
 
-def test_every_lesson_has_two_or_three_exercises():
+def test_every_lesson_has_two_to_five_exercises():
     for number in range(6):
-        assert 2 <= len(exercises.lesson(number)) <= 3, f"lesson {number:02d}"
+        assert 2 <= len(exercises.lesson(number)) <= 5, f"lesson {number:02d}"
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
@@ -98,7 +103,7 @@ def test_an_untouched_stub_is_not_implemented_yet(exercise_id, capsys):
 
 def test_an_answer_of_the_wrong_type_is_wrong_and_names_what_is_valid():
     result = exercises.verdict("01.1", "bigger")
-    assert result.status == WRONG and "'larger' or 'smaller'" in result.reason
+    assert result.status == WRONG and "number" in result.reason
     result = exercises.verdict("02.1", "small")
     assert result.status == WRONG and "number" in result.reason
     result = exercises.verdict("03.2", 0.3)
@@ -110,20 +115,14 @@ def test_an_answer_of_the_wrong_type_is_wrong_and_names_what_is_valid():
 def test_a_learner_function_that_crashes_is_wrong_not_an_error():
     def broken(output, grad_out):
         return output @ grad_out       # shapes do not fit
-    result = exercises.verdict("00.1", broken)
+    result = exercises.verdict("00.2", broken)
     assert result.status == WRONG and "ValueError" in result.reason
 
 
 def test_a_shallower_net_does_not_count_as_a_fix():
     config = CASES["vanishing"].broken.replace(hidden=(32, 32))
-    result = exercises.verdict("01.2", config)
+    result = exercises.verdict("01.3", config)
     assert result.status == WRONG and "6 hidden layers" in result.reason
-
-
-def test_too_small_an_init_is_wrong_for_a_different_reason():
-    result = exercises.verdict("02.1", 0.01)
-    assert result.status == WRONG
-    assert "diverged" not in result.reason
 
 
 def test_checks_leave_the_cached_runs_untouched():
@@ -156,20 +155,17 @@ def test_an_unknown_exercise_is_a_message_listing_the_ids_not_an_error(capsys):
 # --- the cases issue 11 lists -----------------------------------------------
 
 def test_a_whole_number_written_as_a_float_is_accepted():
-    passes = answer_from(exercises.get("00.3").solution, "finite_difference_passes")
-    assert passes == 17284
-    assert exercises.verdict("00.3", 17284.0).status == RIGHT
     assert exercises.verdict("03.3", 0.0).status == RIGHT
 
 
-@pytest.mark.parametrize("exercise_id", ["00.3", "02.1", "03.3", "04.3"])
+@pytest.mark.parametrize("exercise_id", ["00.1", "02.1", "03.3", "04.3"])
 def test_a_huge_number_is_judged_not_crashed(exercise_id):
     result = exercises.verdict(exercise_id, 10 ** 400)
     assert result.status == WRONG and "raised" not in result.reason, str(result)
     assert "OverflowError" not in result.reason and len(result.reason) < 400
 
 
-@pytest.mark.parametrize("exercise_id", ["00.1", "03.1", "04.2", "05.1"])
+@pytest.mark.parametrize("exercise_id", ["00.2", "03.1", "04.2", "05.1"])
 def test_a_function_returning_none_is_told_to_return(exercise_id):
     result = exercises.verdict(exercise_id, lambda *args, **kwargs: None)
     assert result.status == WRONG and "returned None" in result.reason, str(result)
@@ -180,7 +176,7 @@ def test_a_function_returning_none_is_told_to_return(exercise_id):
                                          ((32,) * 2, "shallower"), ((32,) * 8, "deeper")])
 def test_the_vanishing_fix_judges_the_layers_it_was_given(hidden, word):
     config = CASES["vanishing"].broken.replace(activation="relu", init="he", hidden=hidden)
-    result = exercises.verdict("01.2", config)
+    result = exercises.verdict("01.3", config)
     if word is None:               # a list of six 32s is the same network
         assert result.status == RIGHT, str(result)
     else:
@@ -191,16 +187,9 @@ def test_the_vanishing_fix_judges_the_layers_it_was_given(hidden, word):
 
 def test_a_diverging_fix_does_not_suggest_the_learning_rate_in_use():
     config = CASES["vanishing"].broken.replace(activation="relu", init="he", lr=1e10)
-    result = exercises.verdict("01.2", config)
+    result = exercises.verdict("01.3", config)
     assert result.status == WRONG and "diverged" in result.reason
     assert "lower learning rate (lr=1e+10)" not in result.reason
-
-
-def test_too_small_an_init_says_the_error_shrinks_and_the_run_does_not_train():
-    result = exercises.verdict("02.1", 0.05)
-    assert result.status == WRONG
-    assert "shrinks toward the input" in result.reason and "grows 1" not in result.reason
-    assert "the run trains" not in result.reason and "0.50" in result.reason
 
 
 DROPOUT_MASKS = {
@@ -245,10 +234,10 @@ def test_a_check_run_before_its_answer_cell_says_which_cell_to_run(capsys):
     exec('exercises.check("01.1")', namespace)
     printed = capsys.readouterr().out
     assert printed.startswith("Run the answer cell first — ")
-    assert "shallow_net_prediction" in printed
+    assert "gradient_ratio_prediction" in printed and '"Predict first"' in printed
     exec('exercises.check("04.2")', namespace)
     assert "def dropout_forward" in capsys.readouterr().out
-    exec('shallow_net_prediction = "larger"\nexercises.check("01.1")', namespace)
+    exec('gradient_ratio_prediction = 1e-4\nexercises.check("01.1")', namespace)
     assert capsys.readouterr().out.startswith("Right — ")
 
 

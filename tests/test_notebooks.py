@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from nnlab import exercises
+from nnlab.exercises._common import IN_PREDICT_FIRST
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -36,6 +37,13 @@ SECTIONS = ["## Learning goals", "## Predict first", "## Experiment", "## What y
 # A lesson whose topic is not a failure case may name its middle sections differently; it
 # still predicts first and ends with exercises and a summary.
 LESSON_SECTIONS = {stem: SECTIONS for stem in LESSON_LABS}
+# Lesson 00 teaches backpropagation itself, not a failure: after the mechanism it teaches how to
+# check a backward pass instead of fixes and a classic result.
+LESSON_SECTIONS["00_backpropagation"] = [
+    "## Learning goals", "## Predict first", "## Experiment", "## What you saw",
+    "## Why it happens", "## Checking a backward pass", "## Exercises", "## Summary"]
+# The words beside every lab cell: saved, the lab is a picture; running the cell brings controls.
+LAB_NOTE = "run the cell (Shift+Enter) to get the controls"
 MAX_CODE_LINES = 6
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -191,4 +199,53 @@ def test_lab_and_check_cells_work_even_as_the_first_cell_run(stem, capsys):
             exec(compile(text, "<check cell>", "exec"), {})
             printed = capsys.readouterr().out
             assert printed.startswith("Run the answer cell first — "), printed
-            assert "Run the answer cell just above this one" in printed
+            exercise_id = re.search(r'check\("([\d.]+)"\)', text).group(1)
+            if exercises.get(exercise_id).answer_cell == IN_PREDICT_FIRST:
+                # a prediction's answer cell is at the top of the lesson, not above its check
+                assert 'Run the answer cell in "Predict first"' in printed, printed
+                assert "just above" not in printed, printed
+            else:
+                assert "Run the answer cell just above this one" in printed, printed
+
+
+def _section_of_each_cell(notebook) -> list:
+    """For each cell, the "## " section it sits in ("" before the first)."""
+    section, sections = "", []
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            headings = [line.strip() for line in source(cell).splitlines() if line.startswith("## ")]
+            if headings:
+                section = headings[0]
+        sections.append(section)
+    return sections
+
+
+@pytest.mark.parametrize("stem", ["00_backpropagation", "01_vanishing_gradients",
+                                  "02_exploding_gradients"])
+def test_the_prediction_is_answered_before_the_experiment_and_checked_after_it(stem):
+    notebook = load(lesson_path(stem))
+    sections = _section_of_each_cell(notebook)
+    predictions = [e for e in exercises.lesson(int(stem[:2])) if e.answer_cell == IN_PREDICT_FIRST]
+    assert predictions, f"{stem}: no prediction exercise answered in \"Predict first\""
+    for exercise in predictions:
+        answers = [i for i, cell in enumerate(notebook["cells"]) if cell["cell_type"] == "code"
+                   and re.match(rf"{exercise.answer} = None\b", source(cell).strip())]
+        checks = [i for i, cell in enumerate(notebook["cells"])
+                  if f'exercises.check("{exercise.id}")' in source(cell)]
+        assert len(answers) == 1 and len(checks) == 1, f"{stem}: {exercise.id}"
+        assert sections[answers[0]] == "## Predict first", f"{stem}: {exercise.id} answered in {sections[answers[0]]}"
+        assert sections[checks[0]] in ("## What you saw", "## Why it happens"), (
+            f"{stem}: {exercise.id} checked in {sections[checks[0]]}, before the run shows it")
+
+
+@pytest.mark.parametrize("stem", ["00_backpropagation", "01_vanishing_gradients",
+                                  "02_exploding_gradients"])
+def test_beside_each_lab_cell_the_lesson_says_the_saved_lab_is_a_picture(stem):
+    cells = load(lesson_path(stem))["cells"]
+    labs_at = [i for i, cell in enumerate(cells) if cell["cell_type"] == "code"
+               and "from nnlab import labs\nlabs." in source(cell)]
+    assert labs_at, stem
+    for index in labs_at:
+        above = source(cells[index - 1])
+        assert cells[index - 1]["cell_type"] == "markdown" and LAB_NOTE in above, (
+            f"{stem}: the markdown above the lab cell should say: {LAB_NOTE}")

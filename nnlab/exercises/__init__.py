@@ -4,9 +4,9 @@ A lesson's exercise is two cells: an answer, which ships as ``None`` (or, to
 implement a piece of a layer, as a stub function that raises
 ``NotImplementedError``), and a check::
 
-    shallow_net_prediction = None      # "larger" or "smaller"
+    gradient_ratio_prediction = None   # a positive number
 
-    exercises.check("01.1")            # reads `shallow_net_prediction` from the notebook
+    exercises.check("01.1")            # reads `gradient_ratio_prediction` from the notebook
 
 ``check`` prints one line, and never raises, so a lesson runs top to bottom
 whatever state its exercises are in:
@@ -114,8 +114,9 @@ def get(exercise_id: str) -> Exercise:
 def _not_run(exercise: Exercise) -> Verdict:
     what = (f"defines `def {exercise.answer}(...)`" if exercise.kind == "implement"
             else f"sets `{exercise.answer} = ...`")
-    return Verdict(NOT_RUN, f"`{exercise.answer}` is not defined yet. Run the answer cell just "
-                            f"above this one (the cell that {what}), then run this check again.")
+    return Verdict(NOT_RUN, f"`{exercise.answer}` is not defined yet. Run the answer cell "
+                            f"{exercise.answer_cell} (the cell that {what}), then run this check "
+                            "again.")
 
 
 def verdict(exercise_id: str, answer=_FROM_NOTEBOOK, namespace: dict | None = None) -> Verdict:

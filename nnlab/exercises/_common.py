@@ -28,6 +28,9 @@ _OPENINGS = {RIGHT: "Right", WRONG: "Not quite", NOT_ANSWERED: "Not answered yet
              NOT_IMPLEMENTED: "Not implemented yet", NOT_RUN: "Run the answer cell first",
              UNKNOWN: "No such exercise"}
 
+# Where a prediction's answer cell is, seen from its check cell further down the lesson.
+IN_PREDICT_FIRST = 'in "Predict first" at the top of this lesson'
+
 STUB_NOTE = "Replace the body of the stub, run its cell, then run the check."
 
 
@@ -55,7 +58,9 @@ class Exercise:
     (write a small function). ``answer`` names the variable or function the
     learner fills in, and ``expects`` says what a valid answer looks like.
     ``solution`` is Python code that defines ``answer``. ``judge`` is called
-    only with an answer that is not ``None``.
+    only with an answer that is not ``None``. ``answer_cell`` says where the
+    answer cell is, seen from the check cell: "just above this one", or, for a
+    prediction made at the top of a lesson, "in \"Predict first\" at the top of this lesson".
     """
 
     id: str
@@ -66,6 +71,7 @@ class Exercise:
     hint: str
     solution: str
     judge: Callable[[object], Verdict]
+    answer_cell: str = "just above this one"
 
 
 class _Invalid(Exception):

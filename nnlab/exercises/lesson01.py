@@ -1,26 +1,81 @@
-"""Lesson 1's exercises (vanishing gradients): each judge, then the catalogue entries."""
+"""Lesson 1's exercises (vanishing gradients): each judge, then the catalogue entries.
+
+01.1 is the lesson's opening prediction (the first/last gradient ratio of the deep sigmoid
+net); 01.2 derives an initialisation from variance propagation; 01.3 fixes the deep net.
+"""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from .. import experiments, metrics
 from ..experiments import CASES, Experiment
-from ._common import Exercise, Verdict, _Invalid, _choice, _right, _wrong
+from ._common import (IN_PREDICT_FIRST, Exercise, Verdict, _Invalid, _number, _right, _wrong)
 
 
-def _judge_shallow_sigmoid(answer) -> Verdict:
-    prediction = _choice("shallow_net_prediction", answer, ("larger", "smaller"))
-    deep_config = CASES["vanishing"].broken
-    shallow_config = deep_config.replace(hidden=deep_config.hidden[:2])
-    deep = metrics.gradient_ratio(experiments.outcome(deep_config))
-    shallow = metrics.gradient_ratio(experiments.outcome(shallow_config))
-    truth = "larger" if shallow > deep else "smaller"
-    measured = (f"{metrics.NAMES['gradient_ratio']} with 2 hidden layers {shallow:.1e}, "
-                f"with {deep_config.depth} hidden layers {deep:.1e}")
-    if prediction == truth:
-        return _right(f"{measured}. Fewer layers, fewer factors in the product: each sigmoid slope "
-                      "is at most 0.25, so every layer removed shrinks the gradient less.")
-    return _wrong(f"{measured}. Count the factors: the gradient reaching the first layer has been "
-                  "multiplied by one sigmoid slope (at most 0.25) per layer above it.")
+def _judge_ratio_prediction(answer) -> Verdict:
+    guess = _number("gradient_ratio_prediction", answer, low=0.0, low_open=True, high=1e6)
+    result = experiments.outcome(CASES["vanishing"].broken)
+    ratio = metrics.gradient_ratio(result)
+    off = math.log10(guess / ratio)
+    if abs(off) <= 1:
+        return _right(f"the run's {metrics.NAMES['gradient_ratio']} is {ratio:.1e}, within a "
+                      f"factor of ten of your {guess:.1e}. Six layers, each multiplying the "
+                      "error by a sigmoid slope of at most 1/4 (and by its weights).")
+    if off > 0:
+        return _wrong(f"the run's ratio is more than ten times smaller than your {guess:.1e}. "
+                      "Count the layers between the first and the output, and the largest "
+                      "factor each can multiply the error by on its way down.")
+    return _wrong(f"the run's ratio is more than ten times larger than your {guess:.1e}. Each "
+                  "layer multiplies the error by a slope of at most 1/4: how small can six of "
+                  "them make it, and do the weights shrink it further?")
+
+
+TANH_FAN_IN, TANH_FAN_OUT = 64, 16
+
+
+def tanh_variance_kept(std: float, layers: int = 10, input_std: float = 0.1,
+                       seed: int = 0) -> float:
+    """The variance of the pre-activations at the last of ``layers`` tanh layers of width
+    ``TANH_FAN_IN`` with weights of standard deviation ``std``, over their variance at the
+    first layer (1.0: kept). Inputs of std ``input_std`` (small: tanh's linear regime),
+    1000 examples."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, input_std, size=(1000, TANH_FAN_IN))
+    first = None
+    for _ in range(layers):
+        z = x @ rng.normal(0.0, std, (TANH_FAN_IN, TANH_FAN_IN))
+        first = z.var() if first is None else first
+        x = np.tanh(z)
+    return float(z.var() / first)
+
+
+def _judge_tanh_std(answer) -> Verdict:
+    std = _number("tanh_init_std", answer, low=0.0, low_open=True, high=1e3)
+    right = 1 / math.sqrt(TANH_FAN_IN)
+    if math.isclose(std, right, rel_tol=0.05):
+        kept = tanh_variance_kept(std)
+        return _right(f"Var(z) = n Var(W) Var(x) with n = {TANH_FAN_IN} keeps the variance when "
+                      f"Var(W) = 1/{TANH_FAN_IN}, std {right:.3f} (LeCun's init). Measured through "
+                      f"10 tanh layers (small inputs) it keeps {kept:.2f} of it. With inputs of "
+                      f"std 1, tanh's flat ends squeeze some of the spread away (10 layers keep "
+                      f"{tanh_variance_kept(std, input_std=1.0):.2f}): the derivation holds "
+                      "where tanh(z) is about z.")
+    if math.isclose(std, math.sqrt(2 / TANH_FAN_IN), rel_tol=0.05):
+        return _wrong("that std has He's factor 2, which makes up for ReLU zeroing half of its "
+                      "inputs. Does tanh near 0 zero anything?")
+    if math.isclose(std, math.sqrt(2 / (TANH_FAN_IN + TANH_FAN_OUT)), rel_tol=0.05):
+        return _wrong("that is Glorot's compromise between the forward and the backward pass. "
+                      "The question is about the forward pass only: which of the two widths "
+                      "does each pre-activation sum over?")
+    if math.isclose(std, right ** 2, rel_tol=0.05):
+        return _wrong("that number is a variance; the question asks for a standard deviation.")
+    side = "shrink" if std < right else "grow"
+    return _wrong(f"with std {std:g} the variance would {side} layer after layer "
+                  f"(n Var(W) = {TANH_FAN_IN * std * std:.3g}, not 1). Which Var(W) makes "
+                  "n Var(W) = 1, near 0 where tanh(z) is about z?")
 
 
 def _same_network_size(answer: Experiment, broken: Experiment) -> str | None:
@@ -77,15 +132,24 @@ def _judge_vanishing_fix(answer) -> Verdict:
 
 EXERCISES = [
     Exercise(
-        "01.1", "predict", "With 2 hidden layers instead of 6, is the sigmoid net's first/last "
-                           "gradient ratio larger or smaller?",
-        "shallow_net_prediction", '"larger" or "smaller"',
-        hint="Each sigmoid layer multiplies the backpropagated gradient by a slope of at most "
-             "0.25. How many such factors are there with 2 layers, and with 6?",
-        solution='shallow_net_prediction = "larger"\n',
-        judge=_judge_shallow_sigmoid),
+        "01.1", "predict", "Predict the first/last gradient ratio of the 6-layer sigmoid net at "
+                           "its first step.",
+        "gradient_ratio_prediction", "a positive number, such as 0.5 or 1e-3",
+        hint="Backprop multiplies the error, at every layer on its way down, by that layer's "
+             "weights (transposed) and by the sigmoid's slope, which is at most 1/4. Six hidden "
+             "layers lie between the output and the first layer.",
+        solution="gradient_ratio_prediction = 0.25 ** 6   # the slopes' bound; the run is lower\n",
+        judge=_judge_ratio_prediction, answer_cell=IN_PREDICT_FIRST),
     Exercise(
-        "01.2", "knob", "Change the broken configuration so the first/last gradient ratio is "
+        "01.2", "derive", f"The weight std that keeps the forward variance through a tanh layer "
+                          f"with {TANH_FAN_IN} inputs and {TANH_FAN_OUT} outputs.",
+        "tanh_init_std", "a positive number, the standard deviation of the weights",
+        hint="Var(z) = n Var(W) Var(x), where n is the number of terms each pre-activation "
+             "sums. Near 0, tanh(z) is about z, so the activation keeps the variance it gets.",
+        solution=f"tanh_init_std = 1 / {TANH_FAN_IN} ** 0.5\n",
+        judge=_judge_tanh_std),
+    Exercise(
+        "01.3", "knob", "Change the broken configuration so the first/last gradient ratio is "
                         "between 0.1 and 10, keeping all 6 hidden layers.",
         "my_fixed_config", "an Experiment, such as case.broken.replace(...)",
         hint="Two settings decide how the gradient scales from layer to layer: the activation's "

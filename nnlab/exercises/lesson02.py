@@ -1,4 +1,9 @@
-"""Lesson 2's exercises (exploding gradients): each judge, then the catalogue entries."""
+"""Lesson 2's exercises (exploding gradients): each judge, then the catalogue entries.
+
+02.1 is the lesson's opening prediction (the error's growth per layer, from the weight std
+and the fan-in); 02.2 builds gradient clipping; 02.3 derives the learning rate that brings
+the update-to-data ratio to about 1e-3.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +13,40 @@ import numpy as np
 
 from .. import experiments, metrics
 from ..experiments import CASES
-from ._common import Exercise, Verdict, _array, _boolean, _number, _right, _wrong
+from ._common import (IN_PREDICT_FIRST, Exercise, Verdict, _array, _number, _right, _wrong)
 
 
-def _judge_init_std(answer) -> Verdict:
-    std = _number("init_std", answer, low=1e-6, high=10.0)
+def predicted_factor(std: float, fan_in: int) -> float:
+    """Variance propagation through a ReLU layer: the error's size is multiplied by
+    sqrt(fan_in * std^2 / 2) (ReLU passes half of it back, on average)."""
+    return math.sqrt(fan_in * std * std / 2)
+
+
+def _judge_factor_prediction(answer) -> Verdict:
+    guess = _number("growth_factor_prediction", answer, low=0.0, low_open=True, high=1e6)
     broken = CASES["exploding"].broken
-    result = experiments.outcome(broken.replace(init=std))
-    growth = metrics.error_growth_text(result)
-    if result.history.diverged:
-        return _wrong(f"with init std {std:g}: {growth}, and the run diverged at step "
-                      f"{result.history.diverged_at}. Smaller weights, smaller factors.")
-    accuracy = metrics.training_accuracy_after(result)
-    reached = f"{metrics.NAMES['training_accuracy_after']} {accuracy:.2f}"
-    if not metrics.error_growth(result) < 10:
-        return _wrong(f"with init std {std:g} the run does not diverge ({reached}), but the "
-                      f"{growth}; the target is less than x10.")
-    if accuracy < 0.9:
-        shrinks = metrics.error_growth(result) < 1
-        why = (" With weights this small the error shrinks at every layer instead: the first "
-               "layers get almost no gradient." if shrinks else "")
-        return _wrong(f"with init std {std:g}: {growth} and nothing diverges, but {reached} "
-                      f"after {broken.epochs} epochs; the target is 0.9.{why}")
-    he = math.sqrt(2 / broken.hidden[0])
-    return _right(f"init std {std:g}: {growth}, and {reached}. He initialisation would choose "
-                  f"sqrt(2 / {broken.hidden[0]}) = {he:.2f} for these layers.")
+    fan_in, std = broken.hidden[0], broken.init
+    measured = metrics.error_factor_per_layer(experiments.outcome(broken))
+    theory = predicted_factor(std, fan_in)
+    if min(theory, measured) / 1.25 <= guess <= max(theory, measured) * 1.25:
+        return _right(f"the run's error grows by x{measured:.2f} per hidden layer at the first "
+                      f"step (the geometric mean over the layers); variance propagation says "
+                      f"sqrt(n Var(W) / 2) = sqrt({fan_in} x {std:g}^2 / 2) = {theory:.2f}. Over "
+                      f"the {broken.depth - 1} gaps between the hidden layers that compounds to "
+                      f"x{measured ** (broken.depth - 1):.0f}.")
+    if math.isclose(guess, theory ** 2, rel_tol=0.1):
+        return _wrong("that is the factor for the error's variance, its size squared. The "
+                      "question asks how its size (a norm) grows.")
+    if math.isclose(guess, fan_in * std, rel_tol=0.1) or math.isclose(guess, std, rel_tol=0.1):
+        return _wrong(f"random weights do not add up like {fan_in} equal steps: the sum of n "
+                      "independent terms grows like sqrt(n). Use Var(z) = n Var(W) Var(x).")
+    if math.isclose(guess, math.sqrt(fan_in) * std, rel_tol=0.1):
+        return _wrong("almost: that would hold for an activation that passes everything back. "
+                      "What share of the error does a ReLU pass back, on average?")
+    side = "larger" if guess > theory else "smaller"
+    return _wrong(f"{guess:g} is {side} than the run's factor. Each layer multiplies the error "
+                  "by its weights (transposed) and the ReLU's slopes: use Var(z) = n Var(W) "
+                  "Var(x), and what ReLU does to half of the units.")
 
 
 def _judge_clip(clip_by_global_norm) -> Verdict:
@@ -50,41 +64,59 @@ def _judge_clip(clip_by_global_norm) -> Verdict:
                       "every array), and scale all arrays by the same factor.")
     if not (np.allclose(clipped[0], [0.6, 0.0]) and np.allclose(clipped[1], [[0.0, 0.8]])):
         return _wrong(f"gradients [3, 0] and [[0, 4]] have global norm 5; clipped at 1 they "
-                      f"should be [0.6, 0] and [[0, 0.8]] (global norm 1), but yours have global "
-                      f"norm {norm:.3g}.")
+                      f"should have global norm 1 and keep their direction, but yours have "
+                      f"global norm {norm:.3g}.")
     small = clip_by_global_norm([g.copy() for g in grads], 10.0)
-    if not all(np.allclose(np.asarray(s, dtype=float), g) for s, g in zip(small, grads)):
+    if not isinstance(small, (list, tuple)) or len(small) != len(grads):
+        count = len(small) if isinstance(small, (list, tuple)) else type(small).__name__
+        return _wrong(f"with max_norm 10 the global norm 5 is already small enough: all "
+                      f"{len(grads)} gradients should come back unchanged, but yours returned "
+                      f"{count}{' arrays' if isinstance(count, int) else ''}.")
+    unchanged = [np.shape(s) == g.shape and np.allclose(np.asarray(s, dtype=float), g)
+                 for s, g in zip(small, grads)]
+    if not all(unchanged):
         return _wrong("with max_norm 10 the global norm 5 is already small enough: the "
                       "gradients should come back unchanged.")
     return _right("the gradients are scaled together, so the step keeps its direction and "
                   "its length is at most lr * max_norm.")
 
 
-def _judge_clipping_growth(answer) -> Verdict:
-    prediction = _boolean("clipping_changes_growth", answer)
-    case = CASES["exploding"]
-    without = metrics.error_growth(experiments.outcome(case.broken))
-    with_clipping = metrics.error_growth(experiments.outcome(case.configs["clipping"]))
-    changes = not math.isclose(without, with_clipping, rel_tol=1e-9)
-    measured = (f"the {metrics.NAMES['error_growth']} is x{without:.3g} without clipping, "
-                f"and x{with_clipping:.3g} with it")
-    if prediction == changes:
-        return _right(f"{measured}. Clipping multiplies every gradient by the same factor, so the "
-                      "ratios between layers stay: it limits how far one step goes, not how the "
-                      "error grows. Batch normalization is the remedy that changes the growth.")
-    return _wrong(f"{measured}. Clipping scales all the gradients by one common factor: what does "
-                  "that do to the ratio of two of them?")
+UPDATE_RATIO_CASE = "fixed"        # the batch-norm net: it trains, so its steps can be tuned
+
+
+def first_update_ratio(lr: float) -> float:
+    """The first Dense layer's update-to-data ratio at step 0 of the lesson's batch-norm net
+    trained at ``lr`` (one epoch)."""
+    config = CASES["exploding"].configs[UPDATE_RATIO_CASE].replace(lr=lr, epochs=1)
+    return float(experiments.outcome(config).history.update_ratios[0, 0])
+
+
+def _judge_update_lr(answer) -> Verdict:
+    lr = _number("lr_for_update_ratio", answer, low=1e-8, high=10.0)
+    target = metrics.UPDATE_RATIO_TARGET
+    ratio = first_update_ratio(lr)
+    if target / 2 <= ratio <= target * 2:
+        return _right(f"at lr {lr:.2g} the first layer's first step moves it by {ratio:.1e} of "
+                      f"its size. The step is lr x gradient: at the first step the ratio is "
+                      "proportional to the learning rate, so one measurement tells you the rate "
+                      "for any target.")
+    side = "above" if ratio > target else "below"
+    return _wrong(f"at lr {lr:.2g} the first layer's step is {ratio:.1e} of its size, {side} "
+                  f"{target:g}. How does the step's size depend on the learning rate, and what "
+                  "did it measure at the lesson's rate?")
 
 
 EXERCISES = [
     Exercise(
-        "02.1", "knob", "Choose an initial weight std at which the 6-layer ReLU net trains: "
-                        "no divergence, error growth under 10x, training accuracy at least 0.9.",
-        "init_std", "a positive number, the standard deviation of the initial weights",
-        hint="The broken net uses 0.8. He initialisation picks sqrt(2 / fan_in), which keeps "
-             "the signal's size steady through ReLU layers; each layer here has 32 inputs.",
-        solution="init_std = (2 / 32) ** 0.5\n",
-        judge=_judge_init_std),
+        "02.1", "predict", "Predict the factor by which the error grows per hidden layer in the "
+                           "broken net (weight std 0.8, 32 inputs per layer, ReLU).",
+        "growth_factor_prediction", "a positive number, the factor per layer",
+        hint="Lesson 1: Var(z) = n Var(W) Var(x) for a sum of n terms; a ReLU passes on half of "
+             "that variance (its slope is 0 for half of the units). The backward pass through "
+             "W transposed works the same way. The size of the error is the square root of its "
+             "variance.",
+        solution="growth_factor_prediction = (32 * 0.8 ** 2 / 2) ** 0.5\n",
+        judge=_judge_factor_prediction, answer_cell=IN_PREDICT_FIRST),
     Exercise(
         "02.2", "implement", "Write gradient clipping by global norm.",
         "clip_by_global_norm", "a function clip_by_global_norm(grads, max_norm)",
@@ -98,11 +130,15 @@ EXERCISES = [
                  "    return [g * (max_norm / norm) for g in grads]\n",
         judge=_judge_clip),
     Exercise(
-        "02.3", "predict", "Does clipping change how much the error grows from the last layer "
-                           "to the first?",
-        "clipping_changes_growth", "True or False",
-        hint="Clipping multiplies every gradient by the same number max_norm / norm. What "
-             "happens to the ratio of two numbers when both are multiplied by the same factor?",
-        solution="clipping_changes_growth = False\n",
-        judge=_judge_clipping_growth),
+        "02.3", "derive", "Which learning rate makes the batch-norm net's first step move its "
+                          "first layer by about 1e-3 of its size?",
+        "lr_for_update_ratio", "a positive number, a learning rate",
+        hint="The update is lr x gradient, and at the first step the gradient does not depend "
+             "on the learning rate. \"What you saw\" prints the ratio at lr 0.1.",
+        solution="import nnlab\n"
+                 "from nnlab import experiments\n"
+                 "case = experiments.CASES['exploding']\n"
+                 "measured = experiments.outcome(case.fixed).history.update_ratios[0, 0]\n"
+                 "lr_for_update_ratio = case.fixed.lr * 1e-3 / measured\n",
+        judge=_judge_update_lr),
 ]
