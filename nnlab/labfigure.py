@@ -57,6 +57,13 @@ BOUNDARY_WIDTH = 1.25
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+def run_marker(color: str) -> str | None:
+    """The marker shape of the run drawn in ``color`` (``panels.RUN_STYLES``; None: another
+    colour), so that the two runs of a figure differ in shape as well as colour."""
+    return next((style["marker"] for style in panels.RUN_STYLES.values()
+                 if style["color"].lower() == str(color).lower()), None)
+
+
 def _power_of_ten(value, _position=None) -> str:
     """'10⁻³' in plain text: it renders like mathtext's 10^{-3}, without its cost."""
     if value <= 0:
@@ -120,6 +127,7 @@ class _RunArtists:
     def __init__(self, axes, specs, alpha: float, zorder: int, linewidth: float = 1.5,
                  markersize: float = 6):
         self.alpha, self.linewidth, self.markersize = alpha, linewidth, markersize
+        self.marker = None
         style = dict(alpha=alpha, zorder=zorder)
         # Fixed styles are set now (the run legend copies the gradient line's marker).
         self.lines = [[ax.plot([], [], **style, **(series.style if isinstance(series.style, dict)
@@ -128,7 +136,7 @@ class _RunArtists:
         self.marks = [(ax.axvline(np.nan, linestyle="--", linewidth=1.4, **style),
                        ax.text(0, 0.97, "", transform=ax.get_xaxis_transform(), va="top",
                                ha="left", fontsize=matplotlib.rcParams["legend.fontsize"],
-                               **style))
+                               zorder=zorder))     # opaque: words keep their contrast
                       if spec.marks_divergence else None for ax, spec in zip(axes, specs)]
 
     @property
@@ -137,6 +145,8 @@ class _RunArtists:
         return self.lines[0][0]
 
     def color(self, color: str) -> None:
+        """Draw the run in ``color``, with the marker that goes with it (``run_marker``)."""
+        self.marker = run_marker(color)
         for row in self.lines:
             for line in row:
                 line.set_color(color)
@@ -149,9 +159,11 @@ class _RunArtists:
         history = result.history
         for spec, row, mark in zip(specs, self.lines, self.marks):
             for series, line in zip(spec.series, row):
-                line.set_data(*series.data(result))
+                x, y = series.data(result)
+                line.set_data(x, y)
                 style = {"marker": "None", "markersize": self.markersize, "linestyle": "-",
-                         "linewidth": self.linewidth, **series.style_for(history)}
+                         "linewidth": self.linewidth, "markevery": None,
+                         **series.style_with_marker(history, self.marker, len(x))}
                 style["alpha"] = self.alpha * style.get("alpha", 1.0)
                 line.set(**style)
             if mark is not None:
@@ -360,6 +372,7 @@ class LabFigure:
         for handle, color in zip(self.run_legend.legend_handles,
                                  (reference_color, current_color)):
             handle.set_color(color)
+            handle.set_marker(run_marker(color) or "o")
         self._set_limits(current, reference)
         self._legend_entries((current, reference))
         if self.boundary:
