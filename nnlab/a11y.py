@@ -6,7 +6,7 @@
 - ``LAB_CSS``: the figure scales down to the width it is given (WCAG 1.4.10, reflow), and
   every control shows a strong focus ring when reached with the keyboard (2.4.7).
 - ``LAB_SCRIPT``: a few lines of JavaScript for what a widget cannot say from Python:
-  names for the play button's icons and the sliders' handles, and the status line as a
+  names for the play button's icons, the sliders' handles and the dropdowns, and the status line as a
   polite live region (read out when it changes). It runs wherever the lab's outputs run
   JavaScript (JupyterLab, Notebook 7, Voila); elsewhere the lab works as before, unnamed.
 - ``name``: a widget's tooltip (ipywidgets 8's ``tooltip``; ignored by older versions).
@@ -30,7 +30,7 @@ LAB_CSS = """<style>
 </style>"""
 
 # Names by what each element is: the play widget's buttons (by their icon), a slider's handle
-# and its readout (by the slider's label). Re-applied when the page changes (a new lab, the
+# and a dropdown (by the widget's label). Re-applied when the page changes (a new lab, the
 # play button turning into pause), at most once per animation frame.
 LAB_SCRIPT = r"""(function () {
   function label(el, text) {
@@ -50,8 +50,6 @@ LAB_SCRIPT = r"""(function () {
         var text = widget.querySelector(".widget-label");
         text = text ? text.textContent.trim() : "";
         widget.querySelectorAll(".noUi-handle, select").forEach(function (el) { label(el, text); });
-        widget.querySelectorAll(".widget-readout").forEach(function (el) {
-          label(el, text + " value"); });
       });
     root.querySelectorAll(".nnlab-lab .nnlab-status").forEach(function (status) {
       if (status.getAttribute("aria-live") !== "polite") {

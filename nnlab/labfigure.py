@@ -233,6 +233,10 @@ class LabFigure:
         # at least, a figure 960 px wide (1200 px in lecture mode).
         self.fonts = (LECTURE["fonts"] if lecture else
                       {"font.size": 11.5, "legend.fontsize": 11, "axes.titlesize": 12.5})
+        if lecture and boundary:
+            # The wider figure is shown as wide as the others (the window's width): its type is
+            # larger by as much, so that it still reads at 19 px (WCAG 1.4.4 in lecture mode).
+            self.fonts = {key: size * BOUNDARY_WIDTH for key, size in self.fonts.items()}
         with matplotlib.rc_context(self.fonts):
             width, height = LECTURE["figsize"] if lecture else (13.33, 4.1)
             margins = dict(LECTURE["margins"] if lecture else dict(
@@ -240,6 +244,8 @@ class LabFigure:
             if boundary:
                 width *= BOUNDARY_WIDTH
                 margins["left"] /= BOUNDARY_WIDTH
+                if lecture:      # room for the larger type between four panels
+                    margins.update(left=0.085, right=0.975, wspace=0.62)
             self.figure = Figure(figsize=(width, height), dpi=72)
             FigureCanvasAgg(self.figure)
             if boundary:
@@ -291,9 +297,15 @@ class LabFigure:
             # (placing them by the tick labels' sizes costs a layout pass on every redraw).
             ax.tick_params(which="both", bottom=False, left=False,
                            labelsize=self.fonts["font.size"])
-            y_label_x, x_label_y = LECTURE["label_coords"] if self.lecture else (-0.155, -0.13)
+            y_label_x, x_label_y = self._label_coords()
             ax.xaxis.set_label_coords(0.5, x_label_y)
             ax.yaxis.set_label_coords(y_label_x, 0.5)
+
+    def _label_coords(self) -> tuple[float, float]:
+        """Where the axis labels sit (y label's x, x label's y, in axes fractions)."""
+        if not self.lecture:
+            return -0.155, -0.13
+        return (-0.3, -0.19) if self.boundary else LECTURE["label_coords"]
 
     def _epoch_artists(self):
         """The artists that move with the epoch shown, collected in ``moving`` (drawing order)."""
@@ -324,9 +336,11 @@ class LabFigure:
             ax.set_ylabel(spec.ylabel)
             ax.set_xticks([])
             ax.set_yticks([])
-            y_label_x, x_label_y = LECTURE["label_coords"] if self.lecture else (-0.155, -0.13)
+            y_label_x, x_label_y = self._label_coords()
             ax.xaxis.set_label_coords(0.5, x_label_y)
             ax.yaxis.set_label_coords(0.5 * y_label_x, 0.5)
+            if self.lecture:
+                ax.xaxis.label.set_text("feature 1")     # the title says what the shade is
             self.moving += [(ax, self.boundary_image), (ax, self.boundary_points),
                             (ax, ax.title)]
 
