@@ -25,7 +25,7 @@ LAB_CSS = """<style>
 .nnlab-lab button:focus-visible, .nnlab-lab select:focus-visible,
 .nnlab-lab input:focus-visible, .nnlab-lab .noUi-handle:focus-visible,
 .nnlab-lab .widget-readout:focus-visible {
-  outline: 3px solid #1f4e79; outline-offset: 2px;
+  outline: 3px solid #1f4e79 !important; outline-offset: 2px;  /* over the widgets' 1 px */
 }
 </style>"""
 
