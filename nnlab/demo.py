@@ -88,7 +88,9 @@ def write_pages(build_dir, lessons=LESSONS) -> list[Path]:
         path.write_text(json.dumps(_notebook([_cell("code", code, 0)]), indent=1))
         written.append(path)
         links.append(f"- [{title}]({path.name}) (`labs.{name}()`, from `{stem}.ipynb`)")
-    landing = ("# nnlab: the labs, for a lecture\n\n"
+    # Links underlined: told apart from the text around them without colour (WCAG 1.4.1).
+    landing = ("<style>.jp-RenderedHTMLCommon a { text-decoration: underline !important; }</style>\n\n"
+               "# nnlab: the labs, for a lecture\n\n"
                "Each link opens one lesson's lab in lecture mode, with no code: pick a preset "
                "or move a control and the figure is redrawn. Use the browser's Back button to "
                "come back here.\n\n" + "\n".join(links))

@@ -20,7 +20,7 @@ from typing import Callable
 
 import ipywidgets as widgets
 
-from . import experiments, plots, speculate, widgets_compat
+from . import a11y, experiments, plots, speculate, widgets_compat
 from .labfigure import LabFigure
 from .experiments import Experiment, Outcome
 
@@ -77,10 +77,11 @@ LECTURE_KNOBS_PER_ROW = 4
 
 
 def _lab_box(children, lecture: bool, n_knobs: int):
-    """The lab's outer box; in lecture mode, styled by ``LECTURE_CSS`` to fill the window."""
+    """The lab's outer box (with ``a11y.LAB_CSS``); in lecture mode, styled by ``LECTURE_CSS``
+    to fill the window."""
     if not lecture:
-        return widgets.VBox(children)
-    box = widgets.VBox([widgets.HTML(LECTURE_CSS), *children])
+        return widgets.VBox([widgets.HTML(a11y.LAB_CSS), *children])
+    box = widgets.VBox([widgets.HTML(LECTURE_CSS), widgets.HTML(a11y.LAB_CSS), *children])
     rows = min(max(-(-n_knobs // LECTURE_KNOBS_PER_ROW), 1), 3)
     box.add_class("nnlab-lecture")
     box.add_class(f"nnlab-lecture-rows-{rows}")
@@ -134,6 +135,8 @@ class Lab:
         self.play = widgets.Play(value=0, min=0, max=1, interval=PLAY_INTERVAL_MS,
                                  description="play", show_repeat=False)
         widgets.link((self.play, "value"), (self.epoch, "value"))
+        a11y.name(self.play, "play the run epoch by epoch")
+        a11y.name(self.epoch, "the epoch shown")
         self.controls = {"preset": self.preset, **{name: knob.widget for name, knob in knobs.items()},
                          "epoch": self.epoch, "play": self.play}
         self.status = widgets.HTML(value="")
@@ -145,8 +148,14 @@ class Lab:
         if len(presets) == 1:
             self.preset.layout.display = "none"     # nothing to choose between
         epoch_row = widgets.HBox([self.play, self.epoch])
+        # Names for the play button and the sliders, and the status line read out when it
+        # changes (a11y.LAB_SCRIPT, run by the front end; nothing shows).
+        self.names = widgets.Output(layout=widgets.Layout(display="none"))
+        self.names.outputs = ({"output_type": "display_data", "metadata": {},
+                               "data": {"application/javascript": a11y.LAB_SCRIPT,
+                                        "text/plain": ""}},)
         self.widget = _lab_box([header, self.preset, knob_row, epoch_row, self.status,
-                                self.output], lecture, len(knobs))
+                                self.output, self.names], lecture, len(knobs))
         self.widget.add_class("nnlab-lab")
         self.history = None
         self.outcome: Outcome | None = None
@@ -427,7 +436,7 @@ class Lab:
         self._shown.add(key)
         # One message replaces the figure (clearing first would send two, and flicker); the
         # count makes every update a change, even to a figure that looks the same.
-        self._send({"image/svg+xml": svg})
+        self._send({"image/svg+xml": svg}, self.epoch.value)
         self.status.value = f"{self._summary} · {self._epoch_text(self.epoch.value)}"
         self.timings = {"train": trained - started, "draw": drawn - trained,
                         "render": rendered - drawn, "total": time.perf_counter() - started}
@@ -441,16 +450,29 @@ class Lab:
         with open(CLICK_LOG, "a") as log:
             log.write(json.dumps(entry) + "\n")
 
-    def _send(self, data: dict) -> None:
+    def _send(self, data: dict, epoch: int | None = None) -> None:
         """Replace the figure in one message (clearing first would send two, and flicker); the
-        count makes every update a change, even to a figure that looks the same."""
+        count makes every update a change, even to a figure that looks the same. The figure
+        goes as HTML too: an ``<img>`` whose text alternative is :meth:`figure_text` (what a
+        front end shows first), beside the bare SVG or PNG (for viewers without HTML)."""
         self._updates += 1
-        metadata = {"nnlab_update": self._updates}
+        size = self.figure.css_size()
+        alt = self.figure_text(epoch)
+        metadata = {"nnlab_update": self._updates, "alt": alt}
         if "image/png" in data:          # a frame: shown at the SVG's CSS size
-            width, height = self.figure.css_size()
-            metadata["image/png"] = {"width": width, "height": height}
+            metadata["image/png"] = {"width": size[0], "height": size[1], "alt": alt}
         self.output.outputs = ({"output_type": "display_data", "metadata": metadata,
-                                "data": {**data, "text/plain": "<the lab figure>"}},)
+                                "data": {**data, "text/html": a11y.figure_html(data, alt, size),
+                                         "text/plain": alt}},)
+
+    def figure_text(self, epoch: int | None = None) -> str:
+        """The figure's text alternative: what it shows after ``epoch`` epochs (None: the
+        last), in words (``LabFigure.describe``), then the status line's numbers."""
+        last = self.outcome.config.epochs
+        epoch = last if epoch is None else int(min(max(epoch, 0), last))
+        words = self.figure.describe(self.outcome, self.reference, *self._labels(), epoch=epoch)
+        status = a11y.plain(f"{self._summary} · {self._epoch_text(epoch)}")
+        return f"{self.title}, the lab figure. {words} Status line: {status}"
 
     def show_epoch(self, epoch: int) -> None:
         """Show the current run after ``epoch`` epochs (no retraining): the click's SVG at the
@@ -464,7 +486,7 @@ class Lab:
         with self._lock:
             svg = self._figures.get(key) if epoch == last else None
         if svg is not None:
-            self._send({"image/svg+xml": svg})
+            self._send({"image/svg+xml": svg}, epoch)
         else:
             png = self._frames.get(key)
             if png is None:
@@ -476,7 +498,7 @@ class Lab:
                 while len(self._frames) > FRAME_CACHE_SIZE:
                     self._frames.popitem(last=False)     # forget the oldest frame
             self._frames.move_to_end(key)
-            self._send({"image/png": base64.b64encode(png).decode()})
+            self._send({"image/png": base64.b64encode(png).decode()}, epoch)
         self.status.value = f"{self._summary} · {self._epoch_text(epoch)}"
         total = time.perf_counter() - started
         self.timings = {"train": 0.0, "draw": total, "render": 0.0, "total": total}

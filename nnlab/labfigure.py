@@ -57,6 +57,41 @@ BOUNDARY_WIDTH = 1.25
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+def run_marker(color: str) -> str | None:
+    """The marker shape of the run drawn in ``color`` (``panels.RUN_STYLES``; None: another
+    colour), so that the two runs of a figure differ in shape as well as colour."""
+    return next((style["marker"] for style in panels.RUN_STYLES.values()
+                 if style["color"].lower() == str(color).lower()), None)
+
+
+def _look(color: str) -> str:
+    """How a run is drawn, in words: "blue circles" (``panels.RUN_STYLES``), or its colour."""
+    return next((style["words"] for style in panels.RUN_STYLES.values()
+                 if style["color"].lower() == str(color).lower()), f"colour {color}")
+
+
+def _number(value) -> str:
+    return f"{value:.2g}" if np.isfinite(value) else "none (zero or not finite)"
+
+
+def _panel_words(spec, shown, epoch: int, several: bool) -> str:
+    """One run's numbers on one panel: a per-layer panel's first and last layer, an epoch
+    panel's value at ``epoch``. ``shown`` holds (series, x, y) as the panel draws them."""
+    words = []
+    for series, x, y in shown:
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if y.size == 0 or not series.run_marker:
+            continue
+        name = f"{series.legend} " if several else ""
+        if spec.x == "layer":
+            words.append(f"{name}first layer {_number(y[0])}, last layer {_number(y[-1])}")
+        else:
+            before = np.flatnonzero(x <= epoch)
+            words.append(f"{name}{_number(y[before[-1]])}" if before.size else
+                         f"{name}no value yet")
+    return ", ".join(words) or None
+
+
 def _power_of_ten(value, _position=None) -> str:
     """'10⁻³' in plain text: it renders like mathtext's 10^{-3}, without its cost."""
     if value <= 0:
@@ -120,6 +155,7 @@ class _RunArtists:
     def __init__(self, axes, specs, alpha: float, zorder: int, linewidth: float = 1.5,
                  markersize: float = 6):
         self.alpha, self.linewidth, self.markersize = alpha, linewidth, markersize
+        self.marker = None
         style = dict(alpha=alpha, zorder=zorder)
         # Fixed styles are set now (the run legend copies the gradient line's marker).
         self.lines = [[ax.plot([], [], **style, **(series.style if isinstance(series.style, dict)
@@ -128,7 +164,7 @@ class _RunArtists:
         self.marks = [(ax.axvline(np.nan, linestyle="--", linewidth=1.4, **style),
                        ax.text(0, 0.97, "", transform=ax.get_xaxis_transform(), va="top",
                                ha="left", fontsize=matplotlib.rcParams["legend.fontsize"],
-                               **style))
+                               zorder=zorder))     # opaque: words keep their contrast
                       if spec.marks_divergence else None for ax, spec in zip(axes, specs)]
 
     @property
@@ -137,6 +173,8 @@ class _RunArtists:
         return self.lines[0][0]
 
     def color(self, color: str) -> None:
+        """Draw the run in ``color``, with the marker that goes with it (``run_marker``)."""
+        self.marker = run_marker(color)
         for row in self.lines:
             for line in row:
                 line.set_color(color)
@@ -149,9 +187,11 @@ class _RunArtists:
         history = result.history
         for spec, row, mark in zip(specs, self.lines, self.marks):
             for series, line in zip(spec.series, row):
-                line.set_data(*series.data(result))
+                x, y = series.data(result)
+                line.set_data(x, y)
                 style = {"marker": "None", "markersize": self.markersize, "linestyle": "-",
-                         "linewidth": self.linewidth, **series.style_for(history)}
+                         "linewidth": self.linewidth, "markevery": None,
+                         **series.style_with_marker(history, self.marker, len(x))}
                 style["alpha"] = self.alpha * style.get("alpha", 1.0)
                 line.set(**style)
             if mark is not None:
@@ -193,6 +233,10 @@ class LabFigure:
         # at least, a figure 960 px wide (1200 px in lecture mode).
         self.fonts = (LECTURE["fonts"] if lecture else
                       {"font.size": 11.5, "legend.fontsize": 11, "axes.titlesize": 12.5})
+        if lecture and boundary:
+            # The wider figure is shown as wide as the others (the window's width): its type is
+            # larger by as much, so that it still reads at 19 px (WCAG 1.4.4 in lecture mode).
+            self.fonts = {key: size * BOUNDARY_WIDTH for key, size in self.fonts.items()}
         with matplotlib.rc_context(self.fonts):
             width, height = LECTURE["figsize"] if lecture else (13.33, 4.1)
             margins = dict(LECTURE["margins"] if lecture else dict(
@@ -200,6 +244,8 @@ class LabFigure:
             if boundary:
                 width *= BOUNDARY_WIDTH
                 margins["left"] /= BOUNDARY_WIDTH
+                if lecture:      # room for the larger type between four panels
+                    margins.update(left=0.085, right=0.975, wspace=0.62)
             self.figure = Figure(figsize=(width, height), dpi=72)
             FigureCanvasAgg(self.figure)
             if boundary:
@@ -251,9 +297,15 @@ class LabFigure:
             # (placing them by the tick labels' sizes costs a layout pass on every redraw).
             ax.tick_params(which="both", bottom=False, left=False,
                            labelsize=self.fonts["font.size"])
-            y_label_x, x_label_y = LECTURE["label_coords"] if self.lecture else (-0.155, -0.13)
+            y_label_x, x_label_y = self._label_coords()
             ax.xaxis.set_label_coords(0.5, x_label_y)
             ax.yaxis.set_label_coords(y_label_x, 0.5)
+
+    def _label_coords(self) -> tuple[float, float]:
+        """Where the axis labels sit (y label's x, x label's y, in axes fractions)."""
+        if not self.lecture:
+            return -0.155, -0.13
+        return (-0.3, -0.19) if self.boundary else LECTURE["label_coords"]
 
     def _epoch_artists(self):
         """The artists that move with the epoch shown, collected in ``moving`` (drawing order)."""
@@ -284,9 +336,11 @@ class LabFigure:
             ax.set_ylabel(spec.ylabel)
             ax.set_xticks([])
             ax.set_yticks([])
-            y_label_x, x_label_y = LECTURE["label_coords"] if self.lecture else (-0.155, -0.13)
+            y_label_x, x_label_y = self._label_coords()
             ax.xaxis.set_label_coords(0.5, x_label_y)
             ax.yaxis.set_label_coords(0.5 * y_label_x, 0.5)
+            if self.lecture:
+                ax.xaxis.label.set_text("feature 1")     # the title says what the shade is
             self.moving += [(ax, self.boundary_image), (ax, self.boundary_points),
                             (ax, ax.title)]
 
@@ -365,6 +419,7 @@ class LabFigure:
         for handle, color in zip(self.run_legend.legend_handles,
                                  (reference_color, current_color)):
             handle.set_color(color)
+            handle.set_marker(run_marker(color) or "o")
         self._set_limits(current, reference)
         self._legend_entries((current, reference))
         if self.boundary:
@@ -404,6 +459,40 @@ class LabFigure:
                                             f"{chr(10) if self.lecture else ' '}(epoch {kept})")
         self.epoch = epoch
         return epoch
+
+    def describe(self, current, reference, current_label: str = "this run",
+                 reference_label: str = "reference", current_color: str = FIXED_COLOR,
+                 reference_color: str = BROKEN_COLOR, epoch: int | None = None) -> str:
+        """The figure in words, for its text alternative (a screen reader reads it instead of
+        the picture): each run's look, then each panel's numbers after ``epoch`` epochs (None:
+        the last), read from the same series the panels draw. Nothing is drawn."""
+        last = current.config.epochs
+        epoch = last if epoch is None else int(min(max(epoch, 0), last))
+        reference_name = reference_label.removeprefix("reference: ")
+        current_name = "" if current_label == "this run" else f"{current_label}, "
+        sentences = [f"This run ({current_name}{_look(current_color)}) over the faint "
+                     f"reference run ({reference_name}, {_look(reference_color)})."]
+        for index, spec in enumerate(self.specs):
+            words = []
+            for is_current, name, result in ((True, "this run", current),
+                                             (False, "reference", reference)):
+                # The dashed "now" gradient line is drawn for this run only, after epoch 0.
+                shown = [(series, *(series.at(result, epoch) if series.at else series.data(result)))
+                         for number, series in enumerate(spec.series)
+                         if not (index == 0 and number > 0 and (epoch == 0 or not is_current))]
+                said = _panel_words(spec, shown, epoch, several=len(shown) > 1)
+                mark = divergence_mark(result.history) if spec.marks_divergence else None
+                if mark is not None:
+                    said = mark[1].strip() if said is None else f"{said}, {mark[1].strip()}"
+                words.append(f"{name} {said or 'nothing to show'}")
+            title = self.axes[index].get_title().replace("\n", " ")
+            sentences.append(f"{title}: {'; '.join(words)}.")
+        if self.boundary:
+            kept = self._grid(current).at(epoch)[1]
+            sentences.append(f"Decision boundary of this run after epoch {kept}: "
+                             "the plane shaded by the class it predicts, the data on top.")
+        sentences.append(f"Epoch {epoch} of {last}" + (" (before training)." if epoch == 0 else "."))
+        return " ".join(sentences)
 
     def frame(self, current, reference, epoch: int | None = None) -> bytes:
         """The figure :meth:`show` filled, moved to ``epoch``, as PNG bytes, fast: by blitting.

@@ -33,6 +33,18 @@ STATISTICS = {
 LAYER_AXIS = "Dense layer (1 = next to the input)"
 THIRD_PANELS = ("accuracy", "dead", "weight_change")
 
+# How a figure tells its two runs apart: by colour AND by marker shape, never by colour
+# alone. The colours are from Okabe & Ito's palette for colour-vision deficiencies (orange
+# and blue stay apart under deuteranopia, protanopia and tritanopia), darkened to 5:1
+# contrast on white; the markers keep the runs apart in grey print too. Lessons may quote
+# ``words``: "orange triangles" is the broken run, "blue circles" the fixed one.
+RUN_STYLES = {
+    "broken": {"color": "#B84D00", "marker": "^", "words": "orange triangles"},
+    "fixed": {"color": "#0072B2", "marker": "o", "words": "blue circles"},
+}
+# Markers along a curve of many points: about this many per line (the markevery step).
+MARKERS_PER_CURVE = 8
+
 
 # ---------------------------------------------------------------------------
 # Helpers the series use
@@ -117,6 +129,8 @@ class Series:
     ``legend`` names it in a legend shared by several runs (if ``shared_legend``).
     ``at(run, epoch) -> (x, y)`` is the series after ``epoch`` epochs, for a figure
     that plays a run (None: the series is the same at every epoch).
+    ``run_marker``: the line carries its run's marker (``RUN_STYLES``), so that two runs
+    differ in shape as well as colour (False for a faint per-step line and a one-point mark).
     """
 
     legend: str
@@ -125,6 +139,7 @@ class Series:
     label: Callable | None = None
     shared_legend: bool = True
     at: Callable | None = None
+    run_marker: bool = True
 
     def style_for(self, history) -> dict:
         style = self.style(history) if callable(self.style) else self.style
@@ -132,6 +147,17 @@ class Series:
 
     def label_for(self, history):
         return self.legend if self.label is None else self.label(history)
+
+    def style_with_marker(self, history, marker: str | None, points: int) -> dict:
+        """``style_for(history)`` with the run's ``marker`` (None: unchanged): it replaces the
+        series' own marker, or is put on every k-th of the line's ``points``."""
+        style = self.style_for(history)
+        if marker is None or not self.run_marker:
+            return style
+        if style.get("marker", "None") in ("None", None, ""):
+            style["markevery"] = max(1, points // MARKERS_PER_CURVE)
+        style["marker"] = marker
+        return style
 
 
 @dataclass(frozen=True)
@@ -239,7 +265,7 @@ LOSS = Panel("Loss", "epoch", "loss (cross-entropy)", (
     Series("training (per step)",
            lambda run: (step_epochs(history_of(run)), safe_log_values(history_of(run).step_loss)),
            _step_loss_style, label=lambda h: "training (per step)" if h.diverged else None,
-           shared_legend=False),
+           shared_legend=False, run_marker=False),
     Series("training", lambda run: (_epochs_of(history_of(run).loss),
                                     smooth(history_of(run).loss)), {"linewidth": 1.6}),
     Series("validation", lambda run: (_epochs_of(history_of(run).val_loss),
@@ -250,7 +276,7 @@ LOSS = Panel("Loss", "epoch", "loss (cross-entropy)", (
            label=lambda h: f"lowest validation loss (epoch {_lowest_validation(h)[0][0]:.0f})"
            if len(_lowest_validation(h)[0]) else None),
     Series("blew up (diverged)", _blowup, {"marker": "X", "markersize": 9, "linestyle": "none"},
-           label=lambda h: f"loss {h.diverged_loss:.2g} (blew up)"),
+           label=lambda h: f"loss {h.diverged_loss:.2g} (blew up)", run_marker=False),
 ), log=True, marks_divergence=True)
 
 ACCURACY = Panel("Accuracy", "epoch", "accuracy (fraction correct)", (

@@ -16,8 +16,13 @@ from . import panels
 from .engine.training import History
 from .panels import STATISTICS, decades, positive_values, smooth, step_epochs  # noqa: F401 (re-exported)
 
-BROKEN_COLOR = "#d62728"    # red: the failure
-FIXED_COLOR = "#1f77b4"     # blue: the remedy
+# The failure in orange triangles, the remedy in blue circles: told apart by shape as well
+# as colour, and by colours that colour-vision deficiencies keep apart (panels.RUN_STYLES).
+RUN_STYLES = panels.RUN_STYLES
+BROKEN_COLOR = RUN_STYLES["broken"]["color"]     # orange: the failure
+FIXED_COLOR = RUN_STYLES["fixed"]["color"]       # blue: the remedy
+BROKEN_MARKER = RUN_STYLES["broken"]["marker"]
+FIXED_MARKER = RUN_STYLES["fixed"]["marker"]
 REFERENCE_ALPHA = 0.25
 
 
@@ -31,11 +36,14 @@ def _axes(ax, figsize=(5, 3.5)):
 # Drawing a panel (its specification is in ``panels``)
 # ---------------------------------------------------------------------------
 
-def draw_panel(ax, panel: panels.Panel, run, color=None, alpha=1.0, name=None, divergence=True):
+def draw_panel(ax, panel: panels.Panel, run, color=None, alpha=1.0, name=None, divergence=True,
+               marker=None):
     """Draw ``panel``'s series for one run on ``ax``, with its title, labels and scale.
 
     ``name`` labels the run in the legend (a one-series panel shows the name, a
     panel of several shows "name: series"); without it, the series' own labels.
+    ``marker`` (e.g. ``BROKEN_MARKER``) marks the run's lines, so that two runs drawn on
+    one panel differ in shape, not in colour alone.
     Call it once per run to draw several runs on one panel.
     """
     history = panels.history_of(run)
@@ -43,7 +51,7 @@ def draw_panel(ax, panel: panels.Panel, run, color=None, alpha=1.0, name=None, d
         x, y = series.data(run)
         if len(x) == 0:
             continue
-        style = series.style_for(history)
+        style = series.style_with_marker(history, marker, len(x))
         label = series.label_for(history)
         if label is not None and name is not None:
             label = name if len(panel.series) == 1 else f"{name}: {label}"
@@ -116,7 +124,7 @@ def _no_steps(ax, history, text="no steps recorded"):
 
 
 def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_norms", ax=None,
-                       label=None, color=None, alpha=1.0):
+                       label=None, color=None, alpha=1.0, marker=None):
     """Gradient magnitude of each Dense layer at one step (log scale), input layer on the left.
 
     ``statistic`` is ``"grad_norms"`` (‖dL/dW‖), ``"bias_grad_norms"`` (‖dL/db‖) or
@@ -132,11 +140,11 @@ def gradient_per_layer(history: History, step: int = 0, statistic: str = "grad_n
                 transform=ax.transAxes)
         _decorate(ax, panel, [history])
         return ax
-    note = panels.zero_gradient_note(rows[step], label or "this run")
+    note = panels.zero_gradient_note(rows[row], label or "this run")
     if note:
         ax.text(0.5, 0.2, note, ha="center", va="center", transform=ax.transAxes,
                 color=color, fontsize="small")
-    return draw_panel(ax, panel, history, color=color, alpha=alpha, name=label)
+    return draw_panel(ax, panel, history, color=color, alpha=alpha, name=label, marker=marker)
 
 
 def loss_curves(history: History, ax=None, color=None, alpha=1.0, label_prefix=""):
@@ -223,16 +231,18 @@ def comparison_figure(broken, fixed, statistic: str = "grad_norms", third: str =
 
     Panels: gradient magnitude per layer at ``step`` (0: at initialisation, -1:
     the last step), loss per epoch, and ``third`` ("accuracy", "dead" or
-    "weight_change"). The broken run is red, the fixed one blue.
+    "weight_change"). The broken run is orange triangles, the fixed one blue circles
+    (``RUN_STYLES``).
     """
     figure = Figure(figsize=figsize)
     axes = figure.subplots(1, 3)
-    for result, color, title in ((broken, BROKEN_COLOR, titles[0]), (fixed, FIXED_COLOR, titles[1])):
+    for result, role, title in ((broken, "broken", titles[0]), (fixed, "fixed", titles[1])):
         history = result.history
+        color, marker = RUN_STYLES[role]["color"], RUN_STYLES[role]["marker"]
         gradient_per_layer(history, step % max(history.steps, 1), statistic, ax=axes[0],
-                           label=title, color=color)
-        draw_panel(axes[1], panels.LOSS, result, color, name=title)
-        draw_panel(axes[2], panels.third_panel(third), result, color, name=title)
+                           label=title, color=color, marker=marker)
+        draw_panel(axes[1], panels.LOSS, result, color, name=title, marker=marker)
+        draw_panel(axes[2], panels.third_panel(third), result, color, name=title, marker=marker)
     figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.88, wspace=0.32)
     return figure
 
