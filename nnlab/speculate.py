@@ -11,7 +11,8 @@ Results are the same numbers a direct call gives (same seed, same run).
 
 Speculation is for a learner at a screen: a lab turns it on when its figure is
 first shown in a browser (never under nbval, nbconvert or a test), and
-``NNLAB_SPECULATE=0`` turns it off.
+``NNLAB_SPECULATE=0`` turns it off, as does grading (``nnlab.classroom``: no
+background thread starts while a grader runs the notebook).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import threading
 import time
 
-from . import experiments
+from . import classroom, experiments
 
 IDLE = 0.15          # seconds without a click before the next background task starts
 ENABLED = os.environ.get("NNLAB_SPECULATE", "1") != "0"
@@ -129,5 +130,5 @@ def outcome(config):
 
 def ahead(tasks) -> None:
     """Do ``tasks`` (``(key, callable)`` pairs) in the background, most likely first."""
-    if ENABLED:
+    if ENABLED and not classroom.settings().grading:
         SPECULATOR.ahead(tasks)
