@@ -18,7 +18,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # One BLAS thread (faster for lesson-sized nets, and reproducible): `import nnlab` sets it,
 # before NumPy loads (nnlab.ONE_BLAS_THREAD; tests/conftest.py imports nnlab first).
 
-.PHONY: lab demo hub test test-matrix constraints install notebooks html bench runs clean
+.PHONY: lab demo hub test test-matrix constraints install notebooks html bench runs assignments clean
 
 install: $(STAMP)
 
@@ -37,6 +37,11 @@ $(VENV)/.hub-stamp: $(STAMP) deploy/package.json deploy/package-lock.json
 	cd deploy && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# nbgrader, for `make assignments` and the round trip in tests/test_grading.py (`instructor` extra).
+$(VENV)/.instructor-stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[instructor]" $(PIN)
+	@touch $@
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
@@ -49,7 +54,7 @@ demo: $(VENV)/.demo-stamp
 hub: $(VENV)/.hub-stamp
 	$(BIN)/python deploy/launch.py $(HUB_ARGS)
 
-test: $(STAMP) $(VENV)/.hub-stamp
+test: $(STAMP) $(VENV)/.hub-stamp $(VENV)/.instructor-stamp
 	$(BIN)/python $(PYTEST_ALL)
 
 # The versions pyproject.toml promises, tested (not part of `make test`: two fresh environments):
@@ -99,6 +104,12 @@ runs: $(STAMP)
 # presets' figures and numbers, switched in the page; the widget state still embedded.
 html: $(STAMP)
 	$(BIN)/python -m nnlab.export notebooks/*.ipynb --output-dir html
+
+# An nbgrader course made from the lessons in build/course/ (nbgrader_config.py and
+# source/<lesson>/<lesson>.ipynb); points per exercise in grading_points.json. Then, from
+# build/course/: nbgrader generate_assignment <lesson> (README: Teaching with nnlab).
+assignments: $(VENV)/.instructor-stamp
+	$(BIN)/python -m nnlab.grading --output build/course --points grading_points.json
 
 # Benchmarks: the engine beside PyTorch (when installed), telemetry, lab clicks, the course.
 # Prints the tables and writes benchmarks/results.json and benchmarks/RESULTS.md.

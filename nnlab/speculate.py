@@ -11,7 +11,9 @@ Results are the same numbers a direct call gives (same seed, same run).
 
 Speculation is for a learner at a screen: a lab turns it on when its figure is
 first shown in a browser (never under nbval, nbconvert or a test), and
-``NNLAB_SPECULATE=0`` turns it off. :func:`allowed` is the one place that decides.
+``NNLAB_SPECULATE=0`` turns it off, as does grading (``nnlab.classroom``: no
+background thread starts while a grader runs the notebook). :func:`allowed` is the one
+place that decides.
 
 It never touches what the learner sees: its runs are trained ``quietly`` (they never
 become ``nnlab.last_history``), with explicit seeds (no global random state), on its own
@@ -27,7 +29,7 @@ import os
 import threading
 import time
 
-from . import experiments
+from . import classroom, experiments
 from .engine import training
 
 IDLE = 0.15          # seconds without a click before the next background task starts
@@ -35,8 +37,8 @@ ENABLED = os.environ.get("NNLAB_SPECULATE", "1") != "0"
 
 
 def allowed() -> bool:
-    """Whether background preparation may start at all (``NNLAB_SPECULATE=0`` says no)."""
-    return ENABLED
+    """Whether background preparation may start at all (``NNLAB_SPECULATE=0`` or grading say no)."""
+    return ENABLED and not classroom.settings().grading
 
 
 class Speculator:

@@ -23,6 +23,11 @@ In IPython, a check never judges a stale answer: when the answer cell raised bef
 it assigned its variable (a typo, an error in the learner's code), the check says so
 (``Run the answer cell first``) instead of judging the value left from before.
 ``hint("01.1")`` prints a hint and ``solution("01.1")`` a worked answer.
+Under a grader (``nnlab.classroom``: nbgrader autograding or validating, or
+``classroom.configure(grading=True)``) ``check`` raises :class:`NotRight`
+with the same line for any answer that is not right, so an autograder test
+cell loses its points; ``solution`` is off there, and wherever an instructor
+turned worked solutions off.
 Predictions are checked against a run, not against a stored answer: the
 check trains the network (or runs the layer) and reports what it measured,
 with the numbers nnlab.metrics defines. :func:`verdict` returns the same
@@ -38,6 +43,7 @@ from __future__ import annotations
 import re
 import sys
 
+from .. import classroom
 from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05
 from ._common import (NOT_ANSWERED, NOT_IMPLEMENTED, NOT_RUN, RIGHT, STUB_NOTE, UNKNOWN, WRONG,
                       Exercise, Verdict, _Invalid, _wrong)
@@ -160,7 +166,15 @@ def check(exercise_id: str, answer=_FROM_NOTEBOOK) -> None:
     cell says which cell to run first; ``check("01.1", answer)`` judges ``answer``.
     """
     namespace = sys._getframe(1).f_globals if answer is _FROM_NOTEBOOK else None
-    print(verdict(exercise_id, answer, namespace))
+    judged = verdict(exercise_id, answer, namespace)
+    if not judged.right and classroom.settings().grading:
+        raise NotRight(str(judged))
+    print(judged)
+
+
+class NotRight(AssertionError):
+    """Raised by ``check`` under a grader for an answer that is not right; the message is the
+    line the learner's check prints ("Not quite — ...", "Not answered yet — ...")."""
 
 
 _follow_cells()
@@ -182,9 +196,14 @@ def hint(exercise_id: str) -> None:
 
 
 def solution(exercise_id: str) -> None:
-    """Print a worked answer for exercise ``exercise_id``: code to paste into the answer cell."""
+    """Print a worked answer for exercise ``exercise_id``: code to paste into the answer cell.
+
+    Off (it says so) where the instructor turned worked solutions off (``nnlab.classroom``)."""
     exercise = _known(exercise_id)
-    if exercise is not None:
+    if exercise is not None and not classroom.settings().solutions:
+        print(f"Worked solutions are off in this course (your instructor's setting, "
+              f"nnlab.classroom). For a nudge instead: exercises.hint(\"{exercise.id}\")")
+    elif exercise is not None:
         print(f"A solution to {exercise.id}:\n\n{exercise.solution}")
 
 
@@ -195,5 +214,5 @@ def lesson(number: int) -> list[Exercise]:
 
 
 __all__ = ["EXERCISES", "Exercise", "Verdict", "RIGHT", "WRONG", "NOT_ANSWERED",
-           "NOT_IMPLEMENTED", "NOT_RUN", "UNKNOWN", "check", "get", "hint", "lesson", "solution",
+           "NOT_IMPLEMENTED", "NOT_RUN", "NotRight", "UNKNOWN", "check", "get", "hint", "lesson", "solution",
            "verdict"]

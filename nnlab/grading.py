@@ -1,0 +1,297 @@
+"""An nbgrader course made from the lessons: ``make assignments`` (``python -m nnlab.grading``).
+
+Writes ``build/course/``: ``nbgrader_config.py`` and, for each lesson
+``notebooks/NN_name.ipynb``, the instructor's version of its assignment,
+``source/NN_name/NN_name.ipynb``. Nothing is written by hand: the cells come from
+the lesson and the exercise catalogue (``nnlab.exercises``), by the convention
+every lesson keeps for each exercise ``NN.M``:
+
+- its *check cell* is exactly ``from nnlab import exercises`` and
+  ``exercises.check("NN.M")  # reads `name```, with ``name`` the exercise's
+  ``answer``. It becomes an autograder test cell worth the exercise's points;
+  under a grader the check raises (``nnlab.classroom``), with the reason a
+  learner's check prints, when the answer is wrong or missing.
+- its *answer cell* is the nearest code cell above the check that assigns
+  ``name`` (or defines the function ``name``); a prediction's may sit far above.
+  It becomes an autograded-answer cell: the lesson's cell as it is, then the
+  exercise's worked ``solution`` between nbgrader's solution markers, which
+  ``nbgrader generate_assignment`` removes from the released notebook (the
+  stub is empty), so a learner gets the lesson's own ``name = None`` or stub.
+
+Every other cell, the lesson's text, labs and code, is read-only (nbgrader
+``locked``), and one read-only cell after the lesson's first code cell turns
+worked solutions off (``classroom.configure(solutions=False)``). Outputs are
+cleared: the grader runs the notebook, and a lab then shows its static figure.
+
+Points live in one file an instructor edits (``grading_points.json`` at the top
+of the repository): points by kind of exercise, and any exercise's own.
+
+A lesson that breaks the convention stops the generator with a
+:class:`ConventionError` naming the lesson, the cell and what was expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from . import exercises
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+CHECK_CELL = re.compile(r'from nnlab import exercises\n'
+                        r'exercises\.check\("(?P<id>\d\d\.\d+)"\)  # reads `(?P<name>\w+)`')
+LESSON_FILE = re.compile(r"(?P<number>\d\d)_\w+\.ipynb")
+SOLUTIONS_OFF_CELL = ("from nnlab import classroom\n"
+                      "classroom.configure(solutions=False)  # a graded assignment: worked "
+                      "solutions are off")
+ROOT = Path(__file__).resolve().parents[1]
+
+NBGRADER_CONFIG = '''\
+# nbgrader's configuration for the nnlab course, written by `make assignments`
+# (nnlab/grading.py); run nbgrader's commands from this folder.
+import os
+
+c = get_config()  # noqa: F821 (nbgrader defines it)
+
+c.CourseDirectory.course_id = "nnlab"
+# source/, release/, submitted/, autograded/, feedback/ and the gradebook live beside this file.
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# Each answer cell keeps the lesson's own `name = None` (or stub function) above the
+# solution, so the released cell needs no stub of nbgrader's.
+c.ClearSolutions.code_stub = {"python": ""}
+# A check may train a network: give a cell up to five minutes (nbgrader's default is 30 s).
+c.Execute.timeout = 300
+'''
+
+
+class ConventionError(ValueError):
+    """A lesson does not keep the exercise convention the generator reads."""
+
+
+@dataclass(frozen=True)
+class ExerciseCells:
+    """Where exercise ``exercise`` sits in a lesson: its answer and check cells' indices."""
+
+    exercise: exercises.Exercise
+    answer_cell: int
+    check_cell: int
+
+
+def _source(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _defines(source: str, name: str) -> bool:
+    """True if ``source`` assigns ``name`` or defines the function ``name`` at its top level."""
+    try:
+        tree = ast.parse("\n".join(line for line in source.splitlines()
+                                   if not line.lstrip().startswith(("%", "!"))))
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return True
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+        for target in targets:
+            names = target.elts if isinstance(target, ast.Tuple) else [target]
+            if any(isinstance(item, ast.Name) and item.id == name for item in names):
+                return True
+    return False
+
+
+def lesson_number(path: Path) -> str:
+    """``"01"`` for ``01_vanishing_gradients.ipynb``; a ConventionError for another name."""
+    match = LESSON_FILE.fullmatch(path.name)
+    if not match:
+        raise ConventionError(f"{path.name}: a lesson's file name starts with its two-digit "
+                              "number and an underscore, such as 01_vanishing_gradients.ipynb.")
+    return match["number"]
+
+
+def find_exercises(notebook, number: str, name: str = "the lesson") -> list[ExerciseCells]:
+    """Each exercise of lesson ``number`` in ``notebook`` (a dict), with its answer and check
+    cells, in the lesson's order. Raises ConventionError where the lesson breaks the convention."""
+    cells = notebook["cells"]
+    found: list[ExerciseCells] = []
+    for index, cell in enumerate(cells):
+        source = _source(cell).strip()
+        if cell["cell_type"] != "code" or "exercises.check" not in source:
+            continue
+        match = CHECK_CELL.fullmatch(source)
+        where = f"{name}, cell {index}"
+        if not match:
+            raise ConventionError(
+                f"{where} calls exercises.check but is not a check cell of the form\n"
+                f'    from nnlab import exercises\n    exercises.check("NN.M")  # reads `name`\n'
+                f"(exactly these two lines); it is:\n{source}")
+        exercise_id = match["id"]
+        if exercise_id not in exercises.EXERCISES:
+            raise ConventionError(f"{where} checks {exercise_id!r}, which nnlab.exercises does "
+                                  f"not register (known: {', '.join(exercises.EXERCISES)}).")
+        exercise = exercises.EXERCISES[exercise_id]
+        if not exercise_id.startswith(f"{number}."):
+            raise ConventionError(f"{where} checks {exercise_id}, an exercise of another lesson; "
+                                  f"lesson {number}'s exercises are {number}.1, {number}.2, ...")
+        if match["name"] != exercise.answer:
+            raise ConventionError(f"{where}: the comment says the check reads `{match['name']}`, "
+                                  f"but exercise {exercise_id} reads `{exercise.answer}`.")
+        if any(entry.exercise.id == exercise_id for entry in found):
+            raise ConventionError(f"{where} checks {exercise_id} a second time; each exercise "
+                                  "has one check cell.")
+        answer = next((above for above in range(index - 1, -1, -1)
+                       if cells[above]["cell_type"] == "code"
+                       and _defines(_source(cells[above]), exercise.answer)), None)
+        if answer is None:
+            raise ConventionError(f"{where} checks {exercise_id}, but no code cell above it "
+                                  f"assigns `{exercise.answer}` (or defines the function "
+                                  f"`{exercise.answer}`): that is the answer cell it needs.")
+        shared = [entry.exercise.id for entry in found if entry.answer_cell == answer]
+        if shared:
+            raise ConventionError(f"{name}, cell {answer} is the answer cell of both {shared[0]} "
+                                  f"and {exercise_id}; each exercise needs a cell of its own.")
+        found.append(ExerciseCells(exercise, answer, index))
+    missing = [exercise.id for exercise in exercises.lesson(int(number))
+               if exercise.id not in {entry.exercise.id for entry in found}]
+    if missing:
+        raise ConventionError(f"{name} has no check cell for {', '.join(missing)} (registered "
+                              f"in nnlab/exercises/lesson{number}.py).")
+    return found
+
+
+def read_points(path: Path) -> dict:
+    """The points file: ``{"by_kind": {kind: points, "default": points},
+    "by_exercise": {id: points}}`` (an exercise's own points, else its kind's, else the default)."""
+    try:
+        points = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"Cannot read the points file {path}: {error}") from None
+    kinds = {exercise.kind for exercise in exercises.EXERCISES.values()}
+    by_kind, by_exercise = points.get("by_kind", {}), points.get("by_exercise", {})
+    if not isinstance(by_kind, dict) or not isinstance(by_exercise, dict):
+        raise ValueError(f"{path}: by_kind and by_exercise should each map names to points.")
+    if "default" not in by_kind and kinds - set(by_kind):
+        raise ValueError(f"{path}: by_kind gives no points for {sorted(kinds - set(by_kind))}; "
+                         f"give every kind of exercise ({sorted(kinds)}) or a \"default\".")
+    unknown = set(by_exercise) - set(exercises.EXERCISES)
+    if unknown:
+        raise ValueError(f"{path}: by_exercise names {sorted(unknown)}, which are not exercises "
+                         f"(they are {', '.join(exercises.EXERCISES)}).")
+    for key, value in {**by_kind, **by_exercise}.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"{path}: {key} is worth {value!r} points; points are a number "
+                             "of at least 0.")
+    return {"by_kind": by_kind, "by_exercise": by_exercise}
+
+
+def points_of(exercise: exercises.Exercise, points: dict) -> float:
+    """The points ``exercise`` is worth under the points file's table."""
+    by_kind = points["by_kind"]
+    return points["by_exercise"].get(exercise.id, by_kind.get(exercise.kind, by_kind.get("default")))
+
+
+def _metadata(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def assignment(path: Path, points: dict):
+    """The instructor's (source) version of lesson ``path`` as an nbformat notebook."""
+    path = Path(path)
+    number = lesson_number(path)
+    notebook = nbformat.read(path, as_version=4)
+    found = find_exercises(notebook, number, path.name)
+    roles = {}
+    for entry in found:
+        label = entry.exercise.id.replace(".", "_")
+        roles[entry.answer_cell] = ("answer", entry.exercise, f"answer_{label}")
+        roles[entry.check_cell] = ("check", entry.exercise, f"check_{label}")
+    cells = []
+    for index, cell in enumerate(notebook.cells):
+        cell = nbformat.from_dict(dict(cell))
+        cell.metadata = nbformat.from_dict({key: value for key, value in cell.metadata.items()
+                                            if key != "nbgrader"})
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        role, exercise, grade_id = roles.get(index, ("read-only", None, f"lesson_{index:03d}"))
+        if role == "answer":
+            cell.source = (f"{_source(cell).rstrip()}\n{BEGIN_SOLUTION}\n"
+                           f"{exercise.solution.strip()}\n{END_SOLUTION}")
+            cell.metadata.nbgrader = _metadata(grade_id, solution=True)
+        elif role == "check":
+            cell.metadata.nbgrader = _metadata(grade_id, grade=True, locked=True,
+                                               points=points_of(exercise, points))
+        else:
+            cell.metadata.nbgrader = _metadata(grade_id, locked=True)
+        cells.append(cell)
+    first_code = next((index for index, cell in enumerate(cells) if cell.cell_type == "code"), -1)
+    settings = nbformat.v4.new_code_cell(SOLUTIONS_OFF_CELL)
+    settings.metadata.nbgrader = _metadata("classroom_settings", locked=True)
+    cells.insert(first_code + 1, settings)
+    notebook.cells = cells
+    notebook.metadata.pop("widgets", None)        # the saved widget state of the lesson's run
+    nbformat.validate(notebook)
+    return notebook
+
+
+def write_course(lessons: list[Path], output: Path, points_file: Path) -> list[Path]:
+    """Write the nbgrader course directory ``output`` for ``lessons``; returns the source
+    notebooks written. ``source/`` is rewritten; the gradebook, submissions and feedback
+    an instructor already has are left alone."""
+    points = read_points(points_file)
+    made = [(Path(lesson).stem, assignment(lesson, points)) for lesson in sorted(lessons)]
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
+    shutil.rmtree(output / "source", ignore_errors=True)
+    written = []
+    for name, notebook in made:
+        target = output / "source" / name / f"{name}.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(notebook, target)
+        written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nnlab.grading", description=__doc__.split("\n")[0])
+    parser.add_argument("lessons", nargs="*", type=Path,
+                        help="lesson notebooks (default: notebooks/*.ipynb)")
+    parser.add_argument("--output", type=Path, default=Path("build/course"))
+    parser.add_argument("--points", type=Path, default=ROOT / "grading_points.json")
+    args = parser.parse_args(argv)
+    lessons = args.lessons or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not lessons:
+        parser.error("no lessons found: pass the lesson notebooks")
+    try:
+        written = write_course(lessons, args.output, args.points)
+    except (ConventionError, ValueError) as error:
+        print(f"make assignments: {error}", file=sys.stderr)
+        return 2
+    graded = {path.parent.name: sum(1 for cell in nbformat.read(path, 4).cells
+                                    if cell.metadata.nbgrader.get("grade"))
+              for path in written}
+    print(f"Wrote {args.output}/nbgrader_config.py and {len(written)} assignments in "
+          f"{args.output}/source/:")
+    for name, count in graded.items():
+        print(f"  {name}: {count} graded exercise{'s' if count != 1 else ''}")
+    print(f"Next: cd {args.output} && nbgrader generate_assignment <assignment> "
+          "(the README's 'Teaching with nnlab' goes on from there).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,304 @@
+"""The course as nbgrader assignments, round trip with the real nbgrader CLI (issue 25).
+
+``make assignments`` (``python -m nnlab.grading``) writes the course directory;
+then, for every lesson: ``nbgrader generate_assignment`` releases it with no
+solution in it; three learners hand it in: one unchanged, one with the
+instructor's solutions, one with the solutions but one wrong answer;
+``nbgrader autograde`` scores them 0, full marks, and full marks less exactly
+that exercise's points; ``nbgrader export`` writes the grades. Also: the
+grading switch itself (``nnlab.classroom``), and lessons that break the
+exercise convention stop the generator with a clear error.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nnlab import classroom, exercises, grading, speculate
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+POINTS = grading.read_points(ROOT / "grading_points.json")
+NBGRADER = shutil.which("nbgrader", path=str(Path(sys.executable).parent))
+WIDGET = "application/vnd.jupyter.widget-view+json"
+LEARNERS = ("unchanged", "solutions", "one_wrong")
+
+
+def _source(cell) -> str:
+    return grading._source(cell)
+
+
+def _solution_free(source: str) -> str:
+    """An answer cell of the instructor's version as a learner would hand in the solution."""
+    lines = source.split("\n")
+    return "\n".join(line for line in lines if line not in (grading.BEGIN_SOLUTION,
+                                                              grading.END_SOLUTION))
+
+
+def _wrong_answer(exercise) -> str:
+    """A wrong answer to any exercise: a function that returns nothing, or a value no judge
+    accepts (a word where a choice, number or configuration is expected)."""
+    if exercise.kind == "implement":
+        return f"def {exercise.answer}(*args, **kwargs):\n    return None"
+    return f'{exercise.answer} = "a wrong answer"'
+
+
+def _wrong_one(found) -> grading.ExerciseCells:
+    return found[len(found) // 2]
+
+
+def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("NBGRADER_EXECUTION", None)
+    result = subprocess.run([NBGRADER, *args], cwd=course, capture_output=True, text=True,
+                            env=env, timeout=1500)
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-4000:]}"
+    return result
+
+
+# --------------------------------------------------------------------------- the switch
+
+@pytest.fixture
+def restore_settings():
+    """Ask for it before monkeypatch: it hands the settings back to the environment after
+    monkeypatch has restored the environment."""
+    yield
+    classroom.configure(solutions=None, grading=None)
+
+
+def test_checks_print_for_a_learner_and_raise_under_a_grader(restore_settings, monkeypatch,
+                                                             capsys):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("NNLAB_GRADING", raising=False)
+    exercises.check("01.1", None)
+    assert capsys.readouterr().out.startswith("Not answered yet — ")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(exercises.NotRight, match="^Not answered yet — set `shallow_net_"):
+        exercises.check("01.1", None)
+    with pytest.raises(exercises.NotRight, match="^Not quite — `shallow_net_prediction` should"):
+        exercises.check("01.1", "bigger")
+    exercises.check("01.1", "larger")                   # right: prints, does not raise
+    assert capsys.readouterr().out.startswith("Right — ")
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    classroom.configure(grading=True)                   # the explicit setting, without nbgrader
+    with pytest.raises(exercises.NotRight, match="^Run the answer cell first"):
+        exercises.check("01.1")
+    classroom.configure(grading=None)
+    exercises.check("01.1")
+    assert capsys.readouterr().out.startswith("Run the answer cell first — ")
+
+
+def test_worked_solutions_can_be_turned_off(restore_settings, monkeypatch, capsys):
+    for variable in ("NBGRADER_EXECUTION", "NNLAB_GRADING", "NNLAB_SOLUTIONS"):
+        monkeypatch.delenv(variable, raising=False)
+    exercises.solution("01.1")
+    assert exercises.get("01.1").solution in capsys.readouterr().out
+    classroom.configure(solutions=False)
+    exercises.solution("01.1")
+    said = capsys.readouterr().out
+    assert exercises.get("01.1").solution not in said
+    assert said.startswith("Worked solutions are off") and 'exercises.hint("01.1")' in said
+    classroom.configure(solutions=None)
+    monkeypatch.setenv("NNLAB_SOLUTIONS", "off")        # the class-wide setting
+    assert not classroom.settings().solutions
+    monkeypatch.setenv("NNLAB_SOLUTIONS", "1")
+    assert classroom.settings().solutions
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    assert classroom.settings() == classroom.ClassSettings(solutions=False, grading=True)
+    monkeypatch.setenv("NNLAB_SOLUTIONS", "maybe")
+    with pytest.raises(ValueError, match="NNLAB_SOLUTIONS is 'maybe'; it should be one of 1, on"):
+        classroom.settings()
+    with pytest.raises(ValueError, match="takes True, False or None, not 'no'"):
+        classroom.configure(solutions="no")
+
+
+def test_no_background_thread_starts_under_a_grader(restore_settings, monkeypatch):
+    monkeypatch.setattr(speculate, "SPECULATOR", speculate.Speculator())
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    ran = []
+    speculate.ahead([("task", lambda: ran.append(1))])
+    assert speculate.SPECULATOR.thread is None and not speculate.SPECULATOR.queue and not ran
+
+
+# --------------------------------------------------------------------------- the generator
+
+def test_every_lesson_keeps_the_exercise_convention():
+    counted = []
+    for lesson in LESSONS:
+        notebook = json.loads(lesson.read_text())
+        found = grading.find_exercises(notebook, grading.lesson_number(lesson), lesson.name)
+        counted.extend(entry.exercise.id for entry in found)
+        for entry in found:
+            assert entry.answer_cell < entry.check_cell
+    assert sorted(counted) == sorted(exercises.EXERCISES), "an exercise is in no lesson"
+
+
+def _lesson_with(cells):
+    return {"cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+                       "execution_count": None} for source in cells]}
+
+
+CHECK = 'from nnlab import exercises\nexercises.check("01.1")  # reads `shallow_net_prediction`'
+CHECK_2 = 'from nnlab import exercises\nexercises.check("01.2")  # reads `my_fixed_config`'
+
+
+@pytest.mark.parametrize("cells, message", [
+    (["shallow_net_prediction = None", 'exercises.check("01.1")', "my_fixed_config = None",
+      CHECK_2], "calls exercises.check but is not a check cell of the form"),
+    ([CHECK, "my_fixed_config = None", CHECK_2], "no code cell above it assigns "
+                                                 "`shallow_net_prediction`"),
+    (["shallow_net_prediction = None", CHECK.replace("01.1", "01.9"), "my_fixed_config = None",
+      CHECK_2], "checks '01.9', which nnlab.exercises does not register"),
+    (["shallow_net_prediction = None", CHECK.replace("`shallow_net_prediction`", "`guess`")],
+     "the comment says the check reads `guess`, but exercise 01.1 reads `shallow_net_prediction`"),
+    (["shallow_net_prediction = None", CHECK], "has no check cell for 01.2"),
+    (["shallow_net_prediction = my_fixed_config = None", CHECK, CHECK_2],
+     "is the answer cell of both 01.1 and 01.2"),
+    (["shallow_net_prediction = None", CHECK, CHECK, "my_fixed_config = None", CHECK_2],
+     "checks 01.1 a second time"),
+    (["x = 1", 'from nnlab import exercises\nexercises.check("02.1")  # reads `x`'],
+     "an exercise of another lesson"),
+])
+def test_a_lesson_that_breaks_the_convention_is_refused(cells, message):
+    with pytest.raises(grading.ConventionError, match=re.escape(message)):
+        grading.find_exercises(_lesson_with(cells), "01", "01_test.ipynb")
+
+
+def test_answer_cells_are_found_by_assignment_or_definition():
+    assert grading._defines("x, shallow_net_prediction = 1, None", "shallow_net_prediction")
+    assert grading._defines("def sigmoid_backward(s, g):\n    return g", "sigmoid_backward")
+    assert grading._defines("%matplotlib inline\nrate: float = 0.5", "rate")
+    assert not grading._defines("print(shallow_net_prediction)", "shallow_net_prediction")
+    assert not grading._defines("if True:\n    rate = 1", "rate")
+
+
+def test_the_points_file_is_checked(tmp_path):
+    bad = tmp_path / "points.json"
+    bad.write_text(json.dumps({"by_kind": {"predict": 1}, "by_exercise": {}}))
+    with pytest.raises(ValueError, match="by_kind gives no points for"):
+        grading.read_points(bad)
+    bad.write_text(json.dumps({"by_kind": {"default": 1}, "by_exercise": {"09.1": 2}}))
+    with pytest.raises(ValueError, match=r"by_exercise names \['09.1'\], which are not exercises"):
+        grading.read_points(bad)
+    bad.write_text(json.dumps({"by_kind": {"default": -1}, "by_exercise": {}}))
+    with pytest.raises(ValueError, match="default is worth -1 points"):
+        grading.read_points(bad)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"by_kind": {"default": 1, "knob": 4}, "by_exercise": {"01.1": 7}}))
+    points = grading.read_points(good)
+    assert grading.points_of(exercises.get("01.1"), points) == 7
+    assert grading.points_of(exercises.get("01.2"), points) == 4
+    assert grading.points_of(exercises.get("00.1"), points) == 1
+
+
+# --------------------------------------------------------------------------- the round trip
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The course generated, released, handed in by three learners, autograded and exported."""
+    if NBGRADER is None:
+        pytest.skip("nbgrader is not installed: pip install -e '.[instructor]' (make test does)")
+    course = tmp_path_factory.mktemp("course")
+    made = subprocess.run([sys.executable, "-m", "nnlab.grading", "--output", str(course)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert made.returncode == 0, made.stderr
+    assert "make assignments" not in made.stderr and "generate_assignment" in made.stdout
+    _nbgrader(course, "generate_assignment", "*", "--force")
+    for lesson in LESSONS:
+        name = lesson.stem
+        source = nbformat.read(course / "source" / name / f"{name}.ipynb", as_version=4)
+        released = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
+        found = grading.find_exercises(json.loads(lesson.read_text()),
+                                       grading.lesson_number(lesson), lesson.name)
+        answers = {cell.metadata.nbgrader["grade_id"]: _solution_free(cell.source)
+                   for cell in source.cells if cell.metadata.nbgrader.get("solution")}
+        wrong = f"answer_{_wrong_one(found).exercise.id.replace('.', '_')}" if found else None
+        for learner in LEARNERS:
+            handed_in = nbformat.from_dict(json.loads(json.dumps(released)))
+            for cell in handed_in.cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if learner != "unchanged" and grade_id in answers:
+                    cell.source = answers[grade_id]
+                if learner == "one_wrong" and grade_id == wrong:
+                    cell.source += "\n" + _wrong_answer(_wrong_one(found).exercise)
+            target = course / "submitted" / learner / name / f"{name}.ipynb"
+            target.parent.mkdir(parents=True)
+            nbformat.write(handed_in, target)
+    _nbgrader(course, "autograde", "*", "--create")
+    _nbgrader(course, "export", "--to", "grades.csv")
+    with open(course / "grades.csv", newline="") as grades:
+        scores = {(row["assignment"], row["student_id"]): (float(row["score"]),
+                                                           float(row["max_score"]))
+                  for row in csv.DictReader(grades)}
+    return course, scores
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_the_released_assignment_holds_no_solution(course, lesson):
+    course, _ = course
+    name = lesson.stem
+    released = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
+    text = "\n".join(cell.source for cell in released.cells)
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    lesson_notebook = json.loads(lesson.read_text())
+    for entry in grading.find_exercises(lesson_notebook, grading.lesson_number(lesson), name):
+        answer = next(cell for cell in released.cells
+                      if cell.metadata.nbgrader.get("grade_id")
+                      == f"answer_{entry.exercise.id.replace('.', '_')}")
+        # the learner gets the lesson's own answer cell (its `name = None` or stub), no more
+        assert answer.source.strip() == _source(lesson_notebook["cells"][entry.answer_cell]).strip()
+        assert entry.exercise.solution.strip() not in text
+    assert grading.SOLUTIONS_OFF_CELL in text
+    # everything but the answers is read-only; the checks are graded, with the points file's points
+    for cell in released.cells:
+        meta = cell.metadata.nbgrader
+        assert meta["locked"] != meta["solution"], cell.source
+        if meta["grade"]:
+            exercise_id = grading.CHECK_CELL.fullmatch(cell.source.strip())["id"]
+            assert meta["points"] == grading.points_of(exercises.get(exercise_id), POINTS)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_autograde_scores_nothing_full_marks_and_one_wrong_answer(course, lesson):
+    course, scores = course
+    name = lesson.stem
+    found = grading.find_exercises(json.loads(lesson.read_text()),
+                                   grading.lesson_number(lesson), lesson.name)
+    total = sum(grading.points_of(entry.exercise, POINTS) for entry in found)
+    assert scores[(name, "unchanged")] == (0.0, total)
+    assert scores[(name, "solutions")] == (total, total)
+    if found:
+        wrong = _wrong_one(found).exercise
+        assert scores[(name, "one_wrong")] == (total - grading.points_of(wrong, POINTS), total)
+        # the failed test cell says why, as the learner's check would
+        graded = nbformat.read(course / "autograded" / "one_wrong" / name / f"{name}.ipynb", 4)
+        check = next(cell for cell in graded.cells
+                     if cell.metadata.get("nbgrader", {}).get("grade_id")
+                     == f"check_{wrong.id.replace('.', '_')}")
+        (error,) = [output for output in check.outputs if output.output_type == "error"]
+        assert error.ename == "NotRight" and error.evalue.startswith("Not quite — ")
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_labs_render_statically_under_the_grader(course, lesson):
+    course, _ = course
+    name = lesson.stem
+    shown = [cell for cell in json.loads(lesson.read_text())["cells"]
+             if cell["cell_type"] == "code"
+             and any(WIDGET in output.get("data", {}) for output in cell["outputs"])]
+    graded = nbformat.read(course / "autograded" / "solutions" / name / f"{name}.ipynb", 4)
+    for cell in shown:
+        (ran,) = [mine for mine in graded.cells if mine.source == _source(cell)]
+        assert any("image/png" in output.get("data", {}) for output in ran.outputs), cell["source"]
+    assert not [output for cell in graded.cells for output in cell.get("outputs", [])
+                if output.output_type == "error"], "the instructor's solutions raised"
