@@ -18,7 +18,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # One BLAS thread (faster for lesson-sized nets, and reproducible): `import nnlab` sets it,
 # before NumPy loads (nnlab.ONE_BLAS_THREAD; tests/conftest.py imports nnlab first).
 
-.PHONY: lab demo hub test test-matrix constraints install notebooks html bench runs assignments clean
+.PHONY: lab demo hub bench-class test test-matrix constraints install notebooks html bench runs assignments clean
 
 install: $(STAMP)
 
@@ -116,6 +116,11 @@ assignments: $(VENV)/.instructor-stamp
 # Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--only labs,memory".
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# A class on the local hub: N learners log in, Run All, click at a human pace, then leave
+# (benchmarks/bench_class.py; options in BENCH_CLASS_ARGS, e.g. "--learners 20"). Minutes long.
+bench-class: $(VENV)/.hub-stamp
+	$(BIN)/python benchmarks/bench_class.py $(BENCH_CLASS_ARGS)
 
 clean:
 	rm -rf $(VENV) .matrix build *.egg-info .pytest_cache test-artifacts html

@@ -18,7 +18,7 @@ def test_every_lesson_lab_gets_a_lecture_page_and_a_link(tmp_path):
     for page, (stem, title, name) in zip(labs, found):
         (cell,) = json.loads(page.read_text())["cells"]
         assert cell["source"].splitlines()[0] == "import nnlab"       # BLAS threads first
-        assert cell["source"].endswith(f"labs.{name}(lecture=True)")
+        assert cell["source"].endswith(f"demo.preset_from_url(labs.{name}(lecture=True))")
         assert f"]({page.name})" in json.loads(index.read_text())["cells"][0]["source"]
 
 
