@@ -94,7 +94,7 @@ def check_vanishing(history: History, notes: list) -> Finding | None:
     run = getattr(history, "run", None)
     saturating = run is not None and any(kind in ("sigmoid", "tanh") for kind in run.activations)
     if saturating and not history.diverged and history.steps >= MIN_STEPS and \
-            reading.loss_level(history) >= NOT_LEARNING_LOSS:
+            reading.loss_level(history) >= NOT_LEARNING_LOSS and saturated_inputs(history) is None:
         # Stuck at chance with a weak error signal in a deep tanh/sigmoid net: the network is
         # the likelier cause, before the data is blamed.
         threshold = STUCK_VANISHING_FACTOR * VANISHING_RATIO
