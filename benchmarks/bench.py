@@ -1,7 +1,7 @@
 """nnlab benchmarks: the engine beside PyTorch, telemetry overhead, lab clicks, the course.
 
     python benchmarks/bench.py [--quick]
-        [--only engine,telemetry,baseline,labs,browser,course,import,memory,diagnose]
+        [--only engine,telemetry,baseline,labs,browser,course,import,memory,diagnose,learner]
                                [--json PATH] [--markdown PATH]
 
 Prints a table as it goes, checks the targets, and writes every number (with
@@ -37,10 +37,12 @@ import bench_baseline   # noqa: E402
 import bench_browser    # noqa: E402
 import bench_course     # noqa: E402
 import bench_diagnose   # noqa: E402
+import bench_learner    # noqa: E402
 import bench_engine     # noqa: E402
 import bench_labs       # noqa: E402
 
-SECTIONS = ("engine", "telemetry", "baseline", "labs", "browser", "course", "import", "memory", "diagnose")
+SECTIONS = ("engine", "telemetry", "baseline", "labs", "browser", "course", "import", "memory", "diagnose",
+            "learner")
 TARGETS = {"lab_median_ms": 150, "lab_p95_ms": 400, "lab_each_median_ms": 250,
            "epoch_median_ms": 100, "small_ratio": 1.5, "medium_ratio": 1.0,
            "telemetry_overhead": 0.25, "baseline_ratio": bench_baseline.TARGET_RATIO, "import_s": 0.3, "memory_mb": 300}
@@ -193,6 +195,8 @@ def run_section(name: str, quick: bool, log) -> dict:
         return run_memory(quick, log)
     if name == "diagnose":
         return bench_diagnose.run(quick, log)
+    if name == "learner":
+        return bench_learner.run(quick, log)
     raise ValueError(name)
 
 
@@ -265,6 +269,8 @@ def targets(results: dict) -> list[dict]:
                              peak < TARGETS["memory_mb"], "MB"))
     if results.get("diagnose"):
         checks += bench_diagnose.targets(results["diagnose"], _check)
+    if results.get("learner"):
+        checks += bench_learner.targets(results["learner"], _check)
     return checks
 
 
@@ -421,6 +427,8 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                      "cache hits"], rows))
     if results.get("diagnose"):
         out += bench_diagnose.tables(results["diagnose"])
+    if results.get("learner"):
+        out += bench_learner.tables(results["learner"])
     return out
 
 

@@ -331,6 +331,13 @@ def fix_verdict(name: str, fix) -> MysteryVerdict:
         fix.check()
     except ValueError as error:
         return MysteryVerdict(False, str(error))
+    if secret.faults & {"vanishing_gradients", "exploding_gradients"} and \
+            len(fix.hidden) < len(config.hidden):
+        # The same rule as exercise 01.2: the task is to make this depth train.
+        return MysteryVerdict(False, f"Your network has {len(fix.hidden)} hidden layers; keep "
+                                     f"all {len(config.hidden)}: a shallower net hides the "
+                                     "problem instead of fixing it. Fix how the gradient scales "
+                                     "from layer to layer.")
     changed = _changed_data(config, fix)
     if changed:
         return MysteryVerdict(False, f"That changes the data ({', '.join(changed)}). Keep the "

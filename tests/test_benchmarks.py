@@ -38,7 +38,7 @@ def test_machine_is_described(quick_run):
         assert key in machine
     assert machine["threads_env"]["OPENBLAS_NUM_THREADS"] is not None
     assert set(results["measured_at"]) == {"engine", "telemetry", "baseline", "labs", "import",
-                                           "memory", "diagnose"}
+                                           "memory", "diagnose", "learner"}
     assert "course" not in results, "--quick skips the course"
 
 
@@ -154,3 +154,12 @@ def test_the_browser_summary_keeps_fresh_clicks_and_revisits_apart():
     assert summary["overall"]["revisit"]["n"] == 1
     assert summary["labs"]["a"]["messaging_ms"]["median"] == 60.0 - 10.0 - 5.0
 
+
+def test_learner_section_compares_the_learners_train_with_and_without_a_lab(quick_run):
+    _, results, markdown = quick_run
+    learner = results["learner"]
+    assert set(learner["median_s"]) == {"alone", "lab, paused", "lab, not paused"}
+    assert all(is_positive_number(value) for value in learner["median_s"].values())
+    assert learner["paused_ratio"] == pytest.approx(
+        learner["median_s"]["lab, paused"] / learner["median_s"]["alone"])
+    assert "The learner's own train beside a lab on screen" in markdown

@@ -403,3 +403,56 @@ def test_no_two_modules_import_each_other():
     pairs = sorted({tuple(sorted((a, b))) for a, targets in graph.items() for b in targets
                     if a in graph.get(b, set())})
     assert not pairs, f"these modules import each other: {pairs}"
+
+
+# --- diagnose: judgment calls, settled ----------------------------------------
+
+def test_a_deep_sigmoid_net_with_he_init_that_stays_at_chance_is_the_networks_fault():
+    X, y = nnlab.datasets.spirals(n=300, seed=0)
+    X = nnlab.datasets.standardize(X)
+    model = nnlab.mlp([2, 32, 32, 32, 32, 2], activation="sigmoid", init="he", seed=0)
+    report = nnlab.diagnose(nnlab.train(model, X, y, epochs=30, lr=0.1, seed=0))
+    assert report.cases[0] == "vanishing_gradients", report.cases
+    assert not any("inputs carry information" in remedy for remedy in report.remedies)
+    assert any("ReLU" in remedy for remedy in report.remedies)
+
+
+def test_a_run_that_trained_well_is_not_called_exploding_from_step_0_alone():
+    X, y = nnlab.datasets.spirals(n=300, seed=0)
+    X = nnlab.datasets.standardize(X)
+    model = nnlab.mlp([2] + [32] * 12 + [2], activation="sigmoid", init="xavier", batchnorm=True,
+                      seed=0)
+    history = nnlab.train(model, X, y, epochs=30, lr=0.1, seed=0)
+    assert metrics.error_growth(history) > 10 and history.accuracy[-1] > 0.9
+    report = nnlab.diagnose(history)
+    assert "exploding_gradients" not in report.cases
+    assert any("did not last" in note for note in report.notes)
+
+
+def test_validation_loss_far_above_its_best_is_overfitting_evidence():
+    """Training accuracy 1.00, validation 0.907 (best 0.927), validation loss 3.5x its best:
+    the accuracy gap alone (0.08) is under ACCURACY_GAP, the rising loss is read too."""
+    history = nnlab.History(
+        loss=list(np.linspace(0.6, 0.01, 30)), accuracy=list(np.linspace(0.7, 1.0, 30)),
+        val_loss=list(np.r_[np.linspace(0.6, 0.3, 10), np.linspace(0.3, 1.08, 20)]),
+        val_accuracy=list(np.r_[np.linspace(0.7, 0.927, 10), np.linspace(0.927, 0.907, 20)]),
+        step_loss=np.linspace(0.7, 0.01, 300), epochs=30, steps_per_epoch=10, n_classes=2)
+    assert metrics.generalization_gap(history) < nnlab.diagnosis.ACCURACY_GAP
+    report = nnlab.diagnose(history)
+    assert report.cases == ["overfitting"]
+    assert "validation loss" in report.findings[0].evidence
+
+
+def test_mystery_c_may_be_answered_with_its_root_cause_too():
+    assert mysteries.verdict("C", "saturated_activations").correct
+    assert mysteries.verdict("C", "unscaled_inputs").correct
+    assert mysteries.verdict("C", ["unscaled_inputs", "saturated_activations"]).correct
+    assert not mysteries.verdict("C", "dead_relu").correct
+
+
+def test_removing_hidden_layers_is_not_a_fix_for_a_gradient_fault_here_either():
+    A = mysteries.MYSTERIES["A"]
+    for hidden in ((), (24,)):
+        verdict = mysteries.fix_verdict("A", A.replace(hidden=hidden))
+        assert verdict.correct is False and "shallower" in verdict.message
+    assert mysteries.fix_verdict("A", A.replace(activation="relu", init="he")).correct

@@ -16,7 +16,8 @@ from . import reading
 from .reading import floats, geometric_median, name, rows
 from .remedies import RunView, remedies
 from .report import Finding
-from .rules import (REMEDY_TEXT, UNSCALED_LARGEST, UNSCALED_RATIO, ACCURACY_GAP, DEAD_FRACTION, EXPLODING_RATIO, LARGE_UPDATE_RATIO,
+from .rules import (REMEDY_TEXT, UNSCALED_LARGEST, UNSCALED_RATIO, ACCURACY_GAP,
+                    LEARNED_LOSS, STUCK_VANISHING_FACTOR, VAL_LOSS_STRONG_RISE, DEAD_FRACTION, EXPLODING_RATIO, LARGE_UPDATE_RATIO,
                     MIN_DENSE_LAYERS, MIN_EPOCHS, MIN_STEPS, NOT_LEARNING_ACCURACY,
                     NOT_LEARNING_LOSS, SATURATED_STD, TINY_UPDATE_RATIO, VAL_LOSS_RISE,
                     VANISHING_RATIO, WARNING_SIGN, WHY, CLIPPED_FACTOR)
@@ -89,26 +90,37 @@ def check_vanishing(history: History, notes: list) -> Finding | None:
     typical = geometric_median(ratios)
     if not np.isfinite(typical):
         return None
-    if typical > VANISHING_RATIO:
+    threshold = VANISHING_RATIO
+    run = getattr(history, "run", None)
+    saturating = run is not None and any(kind in ("sigmoid", "tanh") for kind in run.activations)
+    if saturating and not history.diverged and history.steps >= MIN_STEPS and \
+            reading.loss_level(history) >= NOT_LEARNING_LOSS and saturated_inputs(history) is None:
+        # Stuck at chance with a weak error signal in a deep tanh/sigmoid net: the network is
+        # the likelier cause, before the data is blamed.
+        threshold = STUCK_VANISHING_FACTOR * VANISHING_RATIO
+    if typical > threshold:
         if typical <= 3 * VANISHING_RATIO:
             notes.append(f"{WARNING_SIGN}the error signal reaching the first hidden layer is "
                          f"{typical:.1e} of the last hidden layer's: low, but above the "
                          f"vanishing threshold ({VANISHING_RATIO:.0e}).")
         return None
-    step = reading.step_of_row(history, int(np.flatnonzero(ratios <= VANISHING_RATIO)[0]))
+    step = reading.step_of_row(history, int(np.flatnonzero(ratios <= threshold)[0]))
     names = history.layer_names
     with np.errstate(all="ignore"):
         medians = np.array([geometric_median(values[:, column]) for column in range(n_dense)])
     starved = [name(names, column, "dense") for column in range(n_dense - 2)
-               if medians[column] <= VANISHING_RATIO * medians[-2]] or [name(names, 0, "dense")]
+               if medians[column] <= threshold * medians[-2]] or [name(names, 0, "dense")]
     per_layer = typical ** (1.0 / (n_dense - 2))
     first, last = name(names, 0, "dense"), name(names, n_dense - 2, "dense")
     evidence = (f"The error signal ||dL/db|| at {first} is {typical:.1e} times the one at "
                 f"{last} (median over {reading.rows_text(history, int(np.isfinite(ratios).sum()))}, below "
-                f"{VANISHING_RATIO:.0e} from step {step}): each layer passes back only about "
+                f"{threshold:.0e} from step {step}"
+                + (f"; the threshold is {threshold:.0e}, not {VANISHING_RATIO:.0e}, for a deep "
+                   "tanh or sigmoid net that stays at chance" if threshold != VANISHING_RATIO
+                   else "") + "): each layer passes back only about "
                 f"{per_layer:.2f} of what it receives. Starved layers: {', '.join(starved)}.")
     return _finding("vanishing_gradients", evidence,
-                    scaled(math.log10(VANISHING_RATIO / typical), 2.0),
+                    scaled(math.log10(threshold / typical), 2.0),
                     {"error_ratio": typical, "per_layer_factor": per_layer,
                      "weight_grad_ratio": _weight_grad_ratio(history, step),
                      "threshold": VANISHING_RATIO}, starved, step, history)
@@ -145,6 +157,14 @@ def check_exploding(history: History, notes: list) -> Finding | None:
     # Clipping is a remedy when the run learns; when it does not, it only hides the explosion.
     binding = (np.isfinite(clipped) and clipped >= CLIPPED_FACTOR
                and reading.loss_level(history) >= NOT_LEARNING_LOSS)
+    trained_well = not history.diverged and reading.loss_level(history) < LEARNED_LOSS
+    persists = geometric_median(ratios) >= EXPLODING_RATIO
+    if too_large and trained_well and not persists and not binding:
+        notes.append(f"{WARNING_SIGN}at step 0 the error signal grows x{growth:.3g} from {last} "
+                     f"back to {first} and the first updates are large (largest update ratio "
+                     f"{largest_update:.2f}), but the growth did not last (median over the run "
+                     f"x{geometric_median(ratios):.2g}) and the run trained well: not a fault.")
+        return None
     if not (too_large or history.diverged or binding):
         notes.append(f"{WARNING_SIGN}at initialisation the error signal grows x{growth:.3g} "
                      f"from {last} back to {first}, but the updates stay below "
@@ -392,7 +412,8 @@ def check_overfitting(history: History, notes: list) -> Finding | None:
     if np.isfinite(gap):
         # With accuracies, the gap must be there: a validation loss that rises while
         # validation accuracy holds is growing overconfidence, only a warning sign.
-        overfitting = gap_past and (rise_past or gap >= 2 * ACCURACY_GAP)
+        overfitting = (gap_past and (rise_past or gap >= 2 * ACCURACY_GAP)) or (
+            gap >= ACCURACY_GAP / 2 and np.isfinite(rise) and rise >= VAL_LOSS_STRONG_RISE)
     else:
         overfitting = np.isfinite(rise) and rise >= 1 + 2 * (VAL_LOSS_RISE - 1)
     if not (learned and overfitting):

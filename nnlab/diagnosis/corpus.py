@@ -130,7 +130,8 @@ def measured(spec: RunSpec, history, model, X, y, val) -> set:
     - overfitting: in a run that learned, accuracy on the training set
       (evaluation mode, after training) at least 0.2 above accuracy on the
       validation set, or 0.1 above it while the validation loss has risen 25%
-      above its best (where early stopping would have stopped).
+      above its best (where early stopping would have stopped), or 0.05 above it
+      while the validation loss has doubled from its best.
     """
     if history.diverged:
         return {"diverged"}
@@ -160,7 +161,8 @@ def measured(spec: RunSpec, history, model, X, y, val) -> set:
         gap = accuracy - evaluate(model, *val)[1]
         val_loss = np.asarray(history.val_loss)
         rose = val_loss[-3:].mean() >= 1.25 * val_loss.min()
-        if gap >= 0.2 or (gap >= 0.1 and rose):
+        doubled = val_loss[-3:].mean() >= 2.0 * val_loss.min()
+        if gap >= 0.2 or (gap >= 0.1 and rose) or (gap >= 0.05 and doubled):
             found.add("overfitting")
     return found
 

@@ -72,6 +72,12 @@ ACCURACY_GAP = 0.1
 # training loss kept falling: the point where early stopping would have stopped.
 VAL_LOSS_RISE = 1.25
 
+# ... or, with a smaller gap (at least half of ACCURACY_GAP), the validation loss has
+# doubled from its best while the training loss kept falling: validation accuracy may
+# still look close, but the network is ever more confidently wrong on unseen examples
+# (a run at training accuracy 1.00, validation 0.91, validation loss 3.6x its best).
+VAL_LOSS_STRONG_RISE = 2.0
+
 # A run shorter than this many gradient steps is too short to judge whether it
 # learns: it gets an "inconclusive" finding instead of a verdict ...
 MIN_STEPS = 50
@@ -79,6 +85,12 @@ MIN_STEPS = 50
 # ... unless its training loss has already fallen below this fraction of chance (half
 # the not-learning threshold): a short full-batch run that got there has learned.
 LEARNED_LOSS = 0.4
+
+# A deep tanh or sigmoid net that does not learn, with its error signal in the warning band
+# (below VANISHING_RATIO times this), is called vanishing: the network is the likelier
+# cause than the data (a 4-hidden-layer sigmoid net with He init reads 0.015 and stays at
+# chance; with ReLU the same net reaches 1.00).
+STUCK_VANISHING_FACTOR = 3.0
 
 # Fewer epochs than this are too few to say a run is overfitting.
 MIN_EPOCHS = 3
