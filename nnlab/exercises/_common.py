@@ -54,8 +54,10 @@ class Exercise:
     """One exercise.
 
     ``kind`` is "predict" (write a prediction, then the check runs the
-    experiment), "knob" (change a setting to reach a target) or "implement"
-    (write a small function). ``answer`` names the variable or function the
+    experiment), "knob" (change a setting to reach a target), "implement"
+    (write a small function), "derive" (compute a quantity from the maths; the
+    check measures it on the engine) or "diagnose" (read measurements of a run or
+    a layer the learner has not seen). ``answer`` names the variable or function the
     learner fills in, and ``expects`` says what a valid answer looks like.
     ``solution`` is Python code that defines ``answer``. ``judge`` is called
     only with an answer that is not ``None``. ``answer_cell`` says where the
