@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from nnlab import exercises, experiments, labs, metrics, panels
-from nnlab.experiments import CASES, epochs_to_accuracy, generalization_gap, hidden_dead_fraction
+from nnlab.experiments import CASES, epochs_to_accuracy
 
 OTHER_SEEDS = (1, 2, 3, 4, 5)
 
@@ -63,41 +63,7 @@ def test_exploding_each_remedy_trains_to_a_finite_falling_loss(remedy):
     holds_across_seeds(claim, CASES["exploding"].configs[remedy])
 
 
-# --- dead ReLU units ------------------------------------------------------
-
-def test_dead_relu_broken_run_ends_with_40_percent_of_hidden_units_dead():
-    holds_across_seeds(lambda broken: hidden_dead_fraction(broken) >= 0.4, CASES["dead_relu"].broken)
-
-
-def test_dead_relu_lower_learning_rate_keeps_dead_units_under_10_percent():
-    holds_across_seeds(lambda fixed: hidden_dead_fraction(fixed) <= 0.1, CASES["dead_relu"].fixed)
-
-
-def test_leaky_relu_has_no_dead_units():
-    holds_across_seeds(lambda leaky: hidden_dead_fraction(leaky) == 0.0
-                       and not leaky.history.dead_fraction.any(), CASES["dead_relu"].configs["leaky_relu"])
-
-
-# --- dropout --------------------------------------------------------------
-
-CLEARLY_POSITIVE_GAP = 0.1
-
-
-def test_dropout_zero_overfits_and_half_dropout_halves_the_gap():
-    case = CASES["dropout"]
-    holds_across_seeds(
-        lambda none, half: (generalization_gap(none) >= CLEARLY_POSITIVE_GAP
-                            and generalization_gap(half) <= generalization_gap(none) / 2),
-        case.broken, case.fixed)
-
-
-def test_dropout_one_learns_nothing():
-    def claim(everything):
-        history = everything.history
-        chance = 1.0 / history.n_classes
-        return (all(abs(a - chance) <= 0.05 for a in history.accuracy)
-                and abs(history.loss[-1] - math.log(history.n_classes)) <= 0.05)
-    holds_across_seeds(claim, CASES["dropout"].configs["everything"])
+# Lessons 03 (dead ReLU units) and 04 (dropout): tests/test_claims_lesson03.py and _lesson04.py.
 
 
 # --- batch normalization --------------------------------------------------

@@ -83,7 +83,6 @@ def test_the_generalization_gap_is_one_number_in_lab_lesson_and_exercise():
         text = metrics.gap_text(result)
         assert text in lab_at("dropout", preset).status_text()
         assert f"rate {rate:.1f}: {text}" in printed("04_dropout")
-    assert metrics.gap_text(outcome("dropout", "fixed")) in exercises.verdict("04.3", 0.5).reason
     for line in printed("04_dropout").splitlines():
         match = re.search(r"gap ([+-][\d.]+) = .* during training ([\d.]+) − validation accuracy ([\d.]+)", line)
         if match:
@@ -98,7 +97,7 @@ def test_the_dead_fraction_is_one_number_in_lab_figure_lesson_and_exercise():
     assert text in lab.status_text()
     assert lab.figure.current.lines[2][0].get_ydata()[-1] == pytest.approx(metrics.dead_fraction(broken))
     assert text in printed("03_dead_relu")
-    assert f"at 5, {metrics.dead_fraction(broken):.0%} die" in exercises.verdict("03.2", 2.0).reason
+    assert text in exercises.verdict("03.1", "at least half").reason
 
 
 def test_epochs_to_a_target_is_one_number_in_lab_and_lesson():

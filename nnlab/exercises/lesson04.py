@@ -11,10 +11,13 @@ from ._common import Exercise, Verdict, _Invalid, _array, _number, _right, _wron
 
 
 def _judge_ceiling(answer) -> Verdict:
-    if isinstance(answer, (int, float, np.number)) and 1.0 < float(answer) <= 100.0:
-        raise _Invalid(f"`validation_ceiling` is a share between 0 and 1 (a share like 45% is "
-                       f"written 0.45), but it is {answer!r}.")
-    guess = _number("validation_ceiling", answer, low=0.0, high=1.0)
+    try:
+        guess = _number("validation_ceiling", answer, low=0.0, high=1.0)
+    except _Invalid:
+        if isinstance(answer, (int, float, np.number)) and 1 < answer <= 100:
+            raise _Invalid(f"`validation_ceiling` is a share between 0 and 1 (a share like 45% "
+                           f"is written 0.45), but it is {answer!r}.") from None
+        raise
     config = CASES["dropout"].broken
     ceiling = studies.label_ceiling(config)
     noise = config.label_noise
@@ -40,6 +43,11 @@ def _judge_ceiling(answer) -> Verdict:
 
 
 def _judge_dropout_forward(dropout_forward) -> Verdict:
+    # Where the mask comes from first: a mask not drawn per entry from `rng` also gets the
+    # share dropped wrong, and that reason would miss the point.
+    problem = _mask_randomness(dropout_forward) or _mask_shape_problem(dropout_forward)
+    if problem:
+        return _wrong(problem)
     for rate in (0.2, 0.5):
         x = np.ones((400, 50))
         out = _array(f"dropout_forward(x, rate={rate}, rng)",
@@ -60,18 +68,12 @@ def _judge_dropout_forward(dropout_forward) -> Verdict:
         if not np.allclose(kept, scale):
             return _wrong(f"with rate = {rate}, a kept 1 should become 1 / (1 - rate) = {scale:g}, "
                           f"but yours range from {kept.min():.3g} to {kept.max():.3g}.")
-    problem = _mask_shape_problem(dropout_forward)
-    if problem:
-        return _wrong(problem)
     x = np.random.default_rng(5).normal(size=(20, 6))
     out = _array("dropout_forward(x, rate=0.5, rng)",
                  dropout_forward(x.copy(), 0.5, np.random.default_rng(0)), x.shape)
     if not np.all(np.isclose(out, 0.0) | np.isclose(out, 2.0 * x)):
         return _wrong("on random inputs each output should be either 0 or the input times "
                       "1 / (1 - rate): multiply x by the scaled mask.")
-    problem = _mask_randomness(dropout_forward)
-    if problem:
-        return _wrong(problem)
     return _right("about rate of the units are 0, the rest are scaled by 1 / (1 - rate), so the "
                   "output's expected value equals the input, and each call draws a new mask "
                   "from the generator it is given.")
@@ -138,7 +140,7 @@ UNSEEN = CASES["dropout"].broken.replace(seed=7)
 
 
 def _judge_early_stop_epoch(answer) -> Verdict:
-    epoch = _number("early_stop_epoch", answer, low=0, integer=True)
+    epoch = _number("early_stop_epoch", answer, low=1, high=UNSEEN.epochs, integer=True)
     result = experiments.outcome(UNSEEN)
     history = result.history
     stop = studies.early_stop(result)
@@ -148,9 +150,6 @@ def _judge_early_stop_epoch(answer) -> Verdict:
                       f"epoch {len(history.val_loss)} it has risen to {stop.final_val_loss:.2f} "
                       "while the training loss kept falling: from that epoch on, the network "
                       "memorised its training labels, wrong ones included.")
-    if not 1 <= epoch <= len(history.val_loss):
-        return _wrong(f"epochs count from 1 to {len(history.val_loss)} (the run's length); "
-                      f"yours is {epoch}.")
     if epoch == stop.epoch - 1:
         return _wrong("one off: History.val_loss[0] is the loss after epoch 1, so the epoch is "
                       "the index plus one.")
