@@ -11,19 +11,29 @@ Results are the same numbers a direct call gives (same seed, same run).
 
 Speculation is for a learner at a screen: a lab turns it on when its figure is
 first shown in a browser (never under nbval, nbconvert or a test), and
-``NNLAB_SPECULATE=0`` turns it off.
+``NNLAB_SPECULATE=0`` turns it off. Where threads do not exist (Pyodide and JupyterLite,
+``sys.platform`` "emscripten" or "wasi") it stays off by itself, and a thread that cannot
+start turns it off for the session: the lab then trains each click's runs when clicked.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
 from . import experiments
 
 IDLE = 0.15          # seconds without a click before the next background task starts
-ENABLED = os.environ.get("NNLAB_SPECULATE", "1") != "0"
+
+
+def threads_available() -> bool:
+    """False where Python has no threads to start (Pyodide / JupyterLite: WebAssembly)."""
+    return sys.platform not in ("emscripten", "wasi")
+
+
+ENABLED = os.environ.get("NNLAB_SPECULATE", "1") != "0" and threads_available()
 
 
 class Speculator:
@@ -40,19 +50,26 @@ class Speculator:
         self.runs = 0                     # runs trained in the background (for the benchmarks)
         self.tasks = 0                    # tasks finished
         self.errors: list = []            # the last few tasks that raised (for a developer)
+        self.available = True             # False once a thread could not start
 
     # --- the lab's side ---------------------------------------------------
     def ahead(self, tasks) -> None:
         """Replace the waiting list by ``tasks`` (``(key, callable)``, most likely first)."""
         with self.lock:
+            if not self.available:
+                return
             unique: dict = {}
             for key, task in tasks:
                 unique.setdefault(key, task)
             self.queue = list(unique.items())
             if self.thread is None:
-                self.thread = threading.Thread(target=self._work, name="nnlab-speculate",
-                                               daemon=True)
-                self.thread.start()
+                thread = threading.Thread(target=self._work, name="nnlab-speculate", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:       # no threads here: each click trains its own runs
+                    self.available, self.queue = False, []
+                    return
+                self.thread = thread
             self.lock.notify_all()
 
     def outcome(self, config):
