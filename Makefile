@@ -1,5 +1,5 @@
-# nnlab: `make lab` opens the course, `make test` runs every test.
-# Both build their own virtual environment in .venv the first time.
+# nnlab: `make lab` opens the course, `make test` runs every test, `make demo` shows the labs.
+# Each builds the virtual environment .venv the first time, with the extra it needs.
 
 PYTHON   ?= python3
 VENV     := .venv
@@ -18,7 +18,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # One BLAS thread (faster for lesson-sized nets, and reproducible): `import nnlab` sets it,
 # before NumPy loads (nnlab.ONE_BLAS_THREAD; tests/conftest.py imports nnlab first).
 
-.PHONY: lab demo hub bench-class test test-matrix constraints install notebooks html bench runs assignments clean
+.PHONY: lab demo hub bench-class test test-matrix test-colab constraints install notebooks html bench runs assignments clean
 
 install: $(STAMP)
 
@@ -33,7 +33,7 @@ $(VENV)/.demo-stamp: $(STAMP)
 
 # The class hub's packages: JupyterHub and its idle culler (the `hub` extra) and the proxy (npm).
 $(VENV)/.hub-stamp: $(STAMP) deploy/package.json deploy/package-lock.json
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[hub]" $(PIN)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[hub,lab]" $(PIN)
 	cd deploy && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -42,7 +42,13 @@ $(VENV)/.instructor-stamp: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[instructor]" $(PIN)
 	@touch $@
 
-lab: $(STAMP)
+# `make lab` needs only the lab extra (JupyterLab 4); `make install` (the test extra) holds it too.
+$(VENV)/.lab-stamp: pyproject.toml $(CONSTRAINTS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[lab]" $(PIN)
+	@touch $@
+
+lab: $(VENV)/.lab-stamp
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 # Every lesson's lab as a page without code, in lecture mode, served by Voila (the `demo`
@@ -73,6 +79,7 @@ test-matrix:
 	    PINS="--constraint constraints-min.txt"
 	$(MAKE) --no-print-directory matrix-one NAME=newest MATRIX_PYTHON=$(MATRIX_NEWEST) \
 	    PINS="--upgrade --upgrade-strategy eager"
+	$(MAKE) --no-print-directory test-colab
 
 matrix-one:
 	@$(MATRIX_PYTHON) -c "" 2>/dev/null || { echo "make test-matrix: $(MATRIX_PYTHON) not found;" \
@@ -81,6 +88,34 @@ matrix-one:
 	.matrix/$(NAME)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" $(PINS)
 	.matrix/$(NAME)/bin/python -m pip freeze --exclude-editable > .matrix/$(NAME)/versions.txt
 	.matrix/$(NAME)/bin/python $(subst --nbval ,--nbval-lax ,$(PYTEST_ALL)) -p no:cacheprovider
+
+# A Colab-like runtime (not part of `make test`: it builds .matrix/colab): Python 3.12 with
+# constraints-colab.txt preinstalled (ipywidgets 7.7.1, the classic Notebook 6.5.7, ...).
+# 1. the lessons' install cell, run there (installing this checkout, not the repository's),
+#    must change none of it (the freeze before and after must agree);
+# 2. the test tools go in under the runtime's own versions (a freeze as constraints);
+# 3. every lesson runs top to bottom (nbval-lax), tests/test_compat.py checks the widget
+#    layer, and lesson 01's lab is drawn and redrawn in the classic Notebook in Chromium.
+# Old runtime packages warn about Python 3.12 (datetime.utcnow, ...): warnings are not
+# errors there (-W default::DeprecationWarning), as they are in `make test`.
+COLAB_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
+COLAB := .matrix/colab
+test-colab:
+	@$(COLAB_PYTHON) -c "" 2>/dev/null || { echo "make test-colab: $(COLAB_PYTHON) not found;" \
+	    "set COLAB_PYTHON to a Python 3.12 interpreter" >&2; exit 1; }
+	rm -rf $(COLAB) && $(COLAB_PYTHON) -m venv $(COLAB)
+	$(COLAB)/bin/python -m pip install --quiet --disable-pip-version-check -r constraints-colab.txt
+	$(COLAB)/bin/python -m pip freeze --all > $(COLAB)/runtime.txt
+	cd $(COLAB) && bin/python $(CURDIR)/tools/install_cell.py --run-here $(CURDIR)
+	$(COLAB)/bin/python -m pip freeze --all --exclude nnlab > $(COLAB)/after-nnlab.txt
+	@diff -u $(COLAB)/runtime.txt $(COLAB)/after-nnlab.txt || { echo "make test-colab:" \
+	    "installing nnlab changed the runtime's packages (above)" >&2; exit 1; }
+	$(COLAB)/bin/python -m pip install --quiet --disable-pip-version-check \
+	    --constraint $(COLAB)/runtime.txt "pytest>=7.4" "nbval>=0.11" "playwright>=1.40"
+	$(COLAB)/bin/python -m pip freeze --all > $(COLAB)/versions.txt
+	$(COLAB)/bin/python -m pytest -p no:cacheprovider -W default::DeprecationWarning \
+	    tests/test_compat.py tests/browser/test_notebook_frontends.py \
+	    notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # Rewrite constraints.txt from what .venv holds now (after changing pyproject.toml).
 constraints: $(STAMP)

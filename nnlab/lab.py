@@ -141,7 +141,7 @@ class Lab:
                          "epoch": self.epoch, "play": self.play}
         self.status = widgets.HTML(value="")
         self.status.add_class("nnlab-status")
-        self.output = widgets.Output()
+        self.output = widgets_compat.figure_output()
         header = widgets.HTML(f"<b>{html.escape(title)}</b>")
         knob_row = widgets.HBox([knob.widget for knob in knobs.values()],
                                 layout=widgets.Layout(flex_flow="row wrap"))

@@ -13,7 +13,9 @@ Speculation is for a learner at a screen: a lab turns it on when its figure is
 first shown in a browser (never under nbval, nbconvert or a test), and
 ``NNLAB_SPECULATE=0`` turns it off, as does grading (``nnlab.classroom``: no
 background thread starts while a grader runs the notebook). :func:`allowed` is the one
-place that decides.
+place that decides. Where threads do not exist (Pyodide and JupyterLite,
+``sys.platform`` "emscripten" or "wasi") it stays off by itself, and a thread that cannot
+start turns it off for the session: the lab then trains each click's runs when clicked.
 
 It never touches what the learner sees: its runs are trained ``quietly`` (they never
 become ``nnlab.last_history``), with explicit seeds (no global random state), on its own
@@ -26,6 +28,7 @@ full speed (:meth:`Speculator.pause`, :meth:`Speculator.resume`).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -33,7 +36,14 @@ from . import classroom, experiments
 from .engine import training
 
 IDLE = 0.15          # seconds without a click before the next background task starts
-ENABLED = os.environ.get("NNLAB_SPECULATE", "1") != "0"
+
+
+def threads_available() -> bool:
+    """False where Python has no threads to start (Pyodide / JupyterLite: WebAssembly)."""
+    return sys.platform not in ("emscripten", "wasi")
+
+
+ENABLED = os.environ.get("NNLAB_SPECULATE", "1") != "0" and threads_available()
 
 
 def allowed() -> bool:
@@ -59,20 +69,27 @@ class Speculator:
         self.shell = None                 # the IPython shell whose cells pause the thread
         self.waiters = 0                  # clicks (or cells) waiting for the thread's task
         self.errors: list = []            # the last few tasks that raised (for a developer)
+        self.available = True             # False once a thread could not start
 
     # --- the lab's side ---------------------------------------------------
     def ahead(self, tasks) -> None:
         """Replace the waiting list by ``tasks`` (``(key, callable)``, most likely first)."""
         with self.lock:
+            if not self.available:
+                return
             unique: dict = {}
             for key, task in tasks:
                 unique.setdefault(key, task)
             self.queue = list(unique.items())
             if self.thread is None:
+                thread = threading.Thread(target=self._work, name="nnlab-speculate", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:       # no threads here: each click trains its own runs
+                    self.available, self.queue = False, []
+                    return
+                self.thread = thread
                 self._follow_cells()
-                self.thread = threading.Thread(target=self._work, name="nnlab-speculate",
-                                               daemon=True)
-                self.thread.start()
             self.lock.notify_all()
 
     # --- the learner's side: their cells come first ------------------------

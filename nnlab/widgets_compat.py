@@ -8,6 +8,12 @@ the runtime has. What differs, and what this module does about it:
 - ipywidgets 8 widgets have ``_repr_mimebundle_``; ipywidgets 7 widgets only
   ``_ipython_display_``, so an object that shows a widget inside its own bundle (``Lab``)
   asks :func:`widget_bundle`, which builds the same view reference 7 would have sent.
+- The figure: under ipywidgets 8 an ``Output`` widget whose ``outputs`` the lab replaces.
+  Under ipywidgets 7 the classic Notebook's current widget extension (widgetsnbextension
+  3.6.10, what ``pip install ipywidgets==7.7.1`` brings) cannot create an Output model
+  ("_deserialize_state is not a function"), so the lab would show no figure at all; there
+  :func:`figure_output` gives an ``HTML`` widget with the same ``outputs`` attribute that
+  shows each output's SVG or PNG as an ``<img>`` (works in every 7.x front end, Colab's too).
 - Everything else a lab uses (ToggleButtons with tooltips, SelectionSlider, Dropdown,
   Checkbox, IntSlider, Play with ``show_repeat``, ``link``, Output's ``outputs``, HTML,
   ``Layout``, ``add_class``, the ``_view_count`` that says a browser shows a view) exists
@@ -17,6 +23,9 @@ Nothing here changes a widget's state, so saved notebooks are the same under bot
 """
 
 from __future__ import annotations
+
+import base64
+import html
 
 import ipywidgets as widgets
 
@@ -44,3 +53,46 @@ def widget_bundle(widget: widgets.Widget, **kwargs) -> dict:
         bundle[VIEW_MIMETYPE] = {"version_major": 2, "version_minor": 0,
                                  "model_id": widget._model_id}
     return bundle
+
+
+class HTMLFigure(widgets.HTML):
+    """Under ipywidgets 7: a figure widget that reads like ``Output`` to the lab.
+
+    Assign ``outputs`` a tuple of display_data outputs (``{"data": {mimetype: ...},
+    "metadata": {...}}``), as for ``Output``; each is shown as one ``<img>``: SVG text as a
+    data URL, a base64 PNG at the CSS size its metadata gives, the plain text as ``alt``.
+    It carries Output's CSS class (``widget-output``), so lecture mode styles it alike.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(value="", **kwargs)
+        self.add_class("widget-output")
+        self._outputs: tuple = ()
+
+    @property
+    def outputs(self) -> tuple:
+        return self._outputs
+
+    @outputs.setter
+    def outputs(self, outputs) -> None:
+        self._outputs = tuple(outputs)
+        self.value = "".join(_img(output) for output in self._outputs)
+
+
+def _img(output: dict) -> str:
+    """One display_data output as an ``<img>`` tag ("" if it holds no image)."""
+    data, metadata = output.get("data", {}), output.get("metadata", {})
+    alt = html.escape(str(data.get("text/plain", "")), quote=True)
+    if "image/svg+xml" in data:
+        encoded = base64.b64encode(data["image/svg+xml"].encode()).decode()
+        return f'<img src="data:image/svg+xml;base64,{encoded}" alt="{alt}">'
+    if "image/png" in data:
+        size = metadata.get("image/png", {})
+        dimensions = "".join(f' {key}="{size[key]}"' for key in ("width", "height") if key in size)
+        return f'<img src="data:image/png;base64,{data["image/png"]}"{dimensions} alt="{alt}">'
+    return ""
+
+
+def figure_output():
+    """The widget a lab's figure goes into: ``Output`` (ipywidgets 8) or :class:`HTMLFigure` (7)."""
+    return widgets.Output() if MAJOR >= 8 else HTMLFigure()

@@ -8,8 +8,11 @@ repo2docker) and ``make install`` install the same, tested, versions.
   environment.yml's ``pip:`` section both install under it.
 - environment.yml's conda dependencies are only ``python`` (the version constraints.txt
   was tested with, within ``requires-python``) and ``pip``; pip installs nnlab itself,
-  editable, with its test extra.
-- constraints-min.txt (``make test-matrix``) holds exactly pyproject's lower bounds.
+  editable, with its lab extra (what learners need: JupyterLab, not the test tools).
+- The runtime dependencies are what the lessons import; JupyterLab and the test tools are
+  extras (tests/test_compat.py checks that they leave a Colab-like runtime as it is).
+- constraints-min.txt (``make test-matrix``) holds exactly pyproject's lower bounds (for a
+  package named twice, the higher one).
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ def test_the_tiny_reader_agrees_with_pyyaml(environment):
 def test_environment_basics(environment):
     assert environment["name"] == "nnlab"
     assert environment["channels"] == ["conda-forge"]
-    assert environment["pip"] == ["--constraint constraints.txt", "-e .[test]"]
+    assert environment["pip"] == ["--constraint constraints.txt", "-e .[lab]"]
 
 
 def read_pins(path: Path) -> dict:
@@ -111,11 +114,26 @@ def read_pins(path: Path) -> dict:
 
 
 def declared(pyproject) -> dict:
-    """Every dependency pyproject.toml names: {normalized name: specifier}."""
+    """Every dependency pyproject.toml names: {normalized name: specifier}, the specifiers of a
+    package named more than once joined (ipywidgets: >=7.7,<9 to run, >=8.1 for JupyterLab)."""
     extras = pyproject["project"]["optional-dependencies"]
     names = pyproject["project"]["dependencies"] + [
-        r for extra in ("test", "demo", "export") for r in extras[extra]]
-    return dict(split_requirement(r) for r in names)
+        r for extra in ("lab", "test", "demo", "export") for r in extras[extra]]
+    found: dict = {}
+    for name, specifier in map(split_requirement, names):
+        found[name] = ",".join(filter(None, [found.get(name), specifier]))
+    return found
+
+
+def test_the_runtime_is_what_the_lessons_import_and_the_rest_are_extras(pyproject):
+    runtime = dict(map(split_requirement, pyproject["project"]["dependencies"]))
+    assert set(runtime) == {"numpy", "matplotlib", "ipywidgets"}
+    extras = pyproject["project"]["optional-dependencies"]
+    for tool in ("jupyterlab", "nbval", "pytest"):
+        assert tool not in runtime
+    assert {"jupyterlab", "ipywidgets"} <= {split_requirement(r)[0] for r in extras["lab"]}
+    assert {"jupyterlab", "notebook", "nbval", "pytest"} <= \
+        {split_requirement(r)[0] for r in extras["test"]}
 
 
 def test_constraints_pin_every_dependency_within_its_bounds(pyproject):
@@ -141,12 +159,15 @@ def test_environment_and_make_install_use_the_constraints(environment, pyproject
     makefile = (ROOT / "Makefile").read_text()
     assert "CONSTRAINTS ?= constraints.txt" in makefile
     assert re.search(r'pip install .*-e "\.\[test\]" \$\(PIN\)', makefile)
+    assert re.search(r'pip install .*-e "\.\[lab\]" \$\(PIN\)', makefile)     # make lab
 
 
 def test_minimum_constraints_are_the_declared_lower_bounds(pyproject):
     minimum = read_pins(ROOT / "constraints-min.txt")
-    lower = {name: re.search(r">=([\w.]+)", bound) for name, bound in declared(pyproject).items()}
-    lower = {name: match.group(1) for name, match in lower.items() if match}
+    from packaging.version import Version
+
+    lower = {name: re.findall(r">=([\w.]+)", bound) for name, bound in declared(pyproject).items()}
+    lower = {name: max(found, key=Version) for name, found in lower.items() if found}
     for name, version in lower.items():
         assert minimum.get(name, "").startswith(version) or minimum.get(name) == version, (
             f"constraints-min.txt: {name}=={minimum.get(name)}, pyproject.toml says >={version}")
@@ -267,6 +288,8 @@ def test_readme_says_how_to_demo_export_deploy_and_which_versions_are_tested(rea
                    "make test-matrix"):
         assert needed in readme, f"README.md should mention {needed!r}"
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("demo:", "test-matrix:", "constraints:", "html:", "bench:"):
+    for target in ("demo:", "test-matrix:", "test-colab:", "constraints:", "html:", "bench:"):
         assert re.search(rf"^{target}", makefile, re.MULTILINE), target
     assert "test-matrix" not in re.search(r"^test:.*$", makefile, re.MULTILINE).group(0)
+    assert "test-colab" not in re.search(r"^test:.*$", makefile, re.MULTILINE).group(0)
+    assert re.search(r"^test-matrix:\n(\t.*\n)*\t\$\(MAKE\) .*test-colab", makefile, re.MULTILINE)
