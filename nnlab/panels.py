@@ -115,6 +115,35 @@ def _epochs_of(values) -> np.ndarray:
     return np.arange(1, len(values) + 1)
 
 
+def run_look(color: str) -> str:
+    """How a run is drawn, in words: "blue circles" (``panels.RUN_STYLES``), or its colour."""
+    return next((style["words"] for style in RUN_STYLES.values()
+                 if style["color"].lower() == str(color).lower()), f"colour {color}")
+
+
+def _number(value) -> str:
+    return f"{value:.2g}" if np.isfinite(value) else "none (zero or not finite)"
+
+
+def panel_words(spec, shown, epoch: int, several: bool) -> str | None:
+    """One run's numbers on one panel: a per-layer panel's first and last layer, an epoch
+    panel's value at ``epoch``. ``shown`` holds (series, x, y) as the panel draws them; None
+    when the run has nothing on the panel. (For text alternatives of figures.)"""
+    words = []
+    for series, x, y in shown:
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if y.size == 0 or not series.run_marker:
+            continue
+        name = f"{series.legend} " if several else ""
+        if spec.x == "layer":
+            words.append(f"{name}first layer {_number(y[0])}, last layer {_number(y[-1])}")
+        else:
+            before = np.flatnonzero(x <= epoch)
+            words.append(f"{name}{_number(y[before[-1]])}" if before.size else
+                         f"{name}no value yet")
+    return ", ".join(words) or None
+
+
 # ---------------------------------------------------------------------------
 # The specification
 # ---------------------------------------------------------------------------
