@@ -41,6 +41,28 @@ missing. This page loads it from the folder <code>mathjax/</code> next to it
 <code>make html</code> wrote (copy the whole folder, not one page); until then formulas show
 as TeX source.</div><script>if (window.nnlabNoMathJax) {
 document.getElementById("nnlab-mathjax-missing").hidden = false; }</script>"""
+# Over nbconvert's page: text at 4.5:1 contrast or more on its background (WCAG 1.4.3): the
+# prompts (#b0b0b0 on white, 2.2:1) and the syntax colours that fell short on the code
+# cells' #f5f5f5 (comments 4.2:1, numbers 4.3:1, `in` 4.4:1); links underlined, so that
+# they differ from the text around them without colour (1.4.1).
+EXPORT_CSS = """<style>
+.jp-InputPrompt, .jp-OutputPrompt { color: #595959 !important; opacity: 1 !important; }
+.highlight .c, .highlight .c1, .highlight .ch, .highlight .cm, .highlight .cpf,
+.highlight .cs, .highlight .cp { color: #356666 !important; }
+.highlight .m, .highlight .mb, .highlight .mf, .highlight .mh, .highlight .mi,
+.highlight .mo, .highlight .il, .highlight .k, .highlight .kc, .highlight .kd,
+.highlight .kn, .highlight .kp, .highlight .kr, .highlight .kt, .highlight .nb,
+.highlight .bp, .highlight .gi { color: #006400 !important; }
+.highlight .ow, .highlight .nd { color: #7a16b8 !important; }
+.highlight .s, .highlight .s1, .highlight .s2, .highlight .sa, .highlight .sb,
+.highlight .sc, .highlight .sd, .highlight .se, .highlight .sh, .highlight .si,
+.highlight .sr, .highlight .ss, .highlight .dl { color: #a31515 !important; }
+.highlight .o, .highlight .w, .highlight .go, .highlight .ni { color: #555555 !important; }
+.highlight .ne, .highlight .gr, .highlight .err { color: #a61c1c !important; }
+.highlight .nl, .highlight .na { color: #5c5c00 !important; }
+a { text-decoration: underline; }
+.jp-RenderedHTMLCommon a, .jp-RenderedMarkdown a { color: #0b57a4; }
+</style>"""
 SWITCH_SCRIPT = """<script>document.querySelectorAll(".nnlab-export-lab").forEach(function (lab) {
   lab.addEventListener("change", function (event) {
     lab.querySelectorAll(".nnlab-export-preset").forEach(function (panel) {
@@ -68,14 +90,16 @@ def lab_presets(name: str) -> list[dict]:
         if lab.preset.value != key:
             lab.preset.value = key          # the lab redraws, as after a click
         shown.append({"key": key, "label": label, "text": repr(lab),
-                      "png": _png_base64(lab.png())})     # the static copy of the figure shown
+                      "png": _png_base64(lab.png()),      # the static copy of the figure shown
+                      "alt": lab.figure_text()})
     return shown
 
 
-def _panel(key: str, text: str, png: str, hidden: bool) -> str:
+def _panel(key: str, text: str, png: str, hidden: bool, alt: str = "") -> str:
+    alt = alt or f"the lab figure: {key}"
     return (f"<div class='nnlab-export-preset' data-preset='{html.escape(key)}'"
             f"{' hidden' if hidden else ''}><pre>{html.escape(text)}</pre>"
-            f"<img alt='the lab figure: {html.escape(key)}' style='max-width:100%' "
+            f"<img alt='{html.escape(alt)}' style='max-width:100%' "
             f"src='data:image/png;base64,{png}'/></div>")
 
 
@@ -86,14 +110,15 @@ def lab_html(index: int, saved_text: str, saved_png: str, presets: list[dict]) -
     selected = next((p["key"] for p in choices if p["text"] == saved_text), None)
     if selected is None:
         choices.insert(0, {"key": "saved", "label": "as saved in the notebook",
-                           "text": saved_text, "png": saved_png})
+                           "text": saved_text, "png": saved_png,
+                           "alt": f"The lab figure as saved in the notebook. {saved_text}"})
         selected = "saved"
     group = f"nnlab-lab-{index}"
     buttons = "".join(
         f"<label style='margin-right:1em'><input type='radio' name='{group}' "
         f"value='{html.escape(p['key'])}'{' checked' if p['key'] == selected else ''}> "
         f"{html.escape(p['label'])}</label>" for p in choices)
-    panels = "".join(_panel(p["key"], p["text"], p["png"], p["key"] != selected)
+    panels = "".join(_panel(p["key"], p["text"], p["png"], p["key"] != selected, p.get("alt", ""))
                      for p in choices)
     return (f"<div class='nnlab-export-lab' id='{group}'><div role='radiogroup' "
             f"aria-label='preset'>{buttons}</div>{panels}</div>")
@@ -115,11 +140,36 @@ def static_labs(notebook, presets: bool = True) -> int:
                 if len(calls) == 1:
                     page = lab_html(replaced, text, picture, lab_presets(calls[0]))
                 else:
-                    page = (f"<pre>{html.escape(text)}</pre><img alt='the lab figure' "
+                    alt = html.escape(f"The lab figure. {text}")
+                    page = (f"<pre>{html.escape(text)}</pre><img alt='{alt}' "
                             f"src='data:image/png;base64,{picture}'/>")
                 output["data"] = {"text/html": page, "text/plain": text}
                 replaced += 1
     return replaced
+
+
+def figure_alt(output) -> str | None:
+    """The text alternative an output's metadata gives its PNG (``{"image/png": {"alt": ...}}``,
+    as ``plots`` figures carry it), or None."""
+    metadata = output.get("metadata", {})
+    alt = metadata.get("image/png", {}).get("alt") if isinstance(
+        metadata.get("image/png"), dict) else None
+    return alt or metadata.get("alt")
+
+
+def figures_with_alt(notebook) -> int:
+    """Give every PNG output whose metadata holds an ``alt`` that text alternative on the page
+    (nbconvert's template drops it): the output becomes an ``<img alt=...>``. Returns how many."""
+    changed = 0
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data, alt = output.get("data", {}), figure_alt(output)
+            if "image/png" in data and "text/html" not in data and alt:
+                picture = _png_base64(data["image/png"])
+                data["text/html"] = (f"<img alt='{html.escape(alt)}' style='max-width:100%' "
+                                     f"src='data:image/png;base64,{picture}'/>")
+                changed += 1
+    return changed
 
 
 def copy_mathjax(output_dir) -> Path:
@@ -144,6 +194,7 @@ def offline_page(body: str) -> str:
                            f"{script!r} not found")
     body = body.replace(script, MATHJAX_SETUP + script.replace(
         "> </script>", ' onerror="nnlabMathJaxMissing()"> </script>'), 1)
+    body = body.replace("</head>", EXPORT_CSS + "</head>", 1)
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + MISSING_NOTICE, body, count=1)
     return body.replace("</body>", SWITCH_SCRIPT + "</body>", 1)
 
@@ -162,6 +213,7 @@ def export_html(paths, output_dir, presets: bool = True) -> list[Path]:
     for path in map(Path, paths):
         notebook = nbformat.read(path, as_version=4)
         labs = static_labs(notebook, presets=presets)
+        figures_with_alt(notebook)
         body, _ = exporter.from_notebook_node(notebook)
         target = output_dir / (path.stem + ".html")
         target.write_text(offline_page(body), encoding="utf-8")

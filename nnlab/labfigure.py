@@ -64,34 +64,6 @@ def run_marker(color: str) -> str | None:
                  if style["color"].lower() == str(color).lower()), None)
 
 
-def _look(color: str) -> str:
-    """How a run is drawn, in words: "blue circles" (``panels.RUN_STYLES``), or its colour."""
-    return next((style["words"] for style in panels.RUN_STYLES.values()
-                 if style["color"].lower() == str(color).lower()), f"colour {color}")
-
-
-def _number(value) -> str:
-    return f"{value:.2g}" if np.isfinite(value) else "none (zero or not finite)"
-
-
-def _panel_words(spec, shown, epoch: int, several: bool) -> str:
-    """One run's numbers on one panel: a per-layer panel's first and last layer, an epoch
-    panel's value at ``epoch``. ``shown`` holds (series, x, y) as the panel draws them."""
-    words = []
-    for series, x, y in shown:
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        if y.size == 0 or not series.run_marker:
-            continue
-        name = f"{series.legend} " if several else ""
-        if spec.x == "layer":
-            words.append(f"{name}first layer {_number(y[0])}, last layer {_number(y[-1])}")
-        else:
-            before = np.flatnonzero(x <= epoch)
-            words.append(f"{name}{_number(y[before[-1]])}" if before.size else
-                         f"{name}no value yet")
-    return ", ".join(words) or None
-
-
 def _power_of_ten(value, _position=None) -> str:
     """'10⁻³' in plain text: it renders like mathtext's 10^{-3}, without its cost."""
     if value <= 0:
@@ -470,8 +442,8 @@ class LabFigure:
         epoch = last if epoch is None else int(min(max(epoch, 0), last))
         reference_name = reference_label.removeprefix("reference: ")
         current_name = "" if current_label == "this run" else f"{current_label}, "
-        sentences = [f"This run ({current_name}{_look(current_color)}) over the faint "
-                     f"reference run ({reference_name}, {_look(reference_color)})."]
+        sentences = [f"This run ({current_name}{panels.run_look(current_color)}) over the faint "
+                     f"reference run ({reference_name}, {panels.run_look(reference_color)})."]
         for index, spec in enumerate(self.specs):
             words = []
             for is_current, name, result in ((True, "this run", current),
@@ -480,7 +452,7 @@ class LabFigure:
                 shown = [(series, *(series.at(result, epoch) if series.at else series.data(result)))
                          for number, series in enumerate(spec.series)
                          if not (index == 0 and number > 0 and (epoch == 0 or not is_current))]
-                said = _panel_words(spec, shown, epoch, several=len(shown) > 1)
+                said = panels.panel_words(spec, shown, epoch, several=len(shown) > 1)
                 mark = divergence_mark(result.history) if spec.marks_divergence else None
                 if mark is not None:
                     said = mark[1].strip() if said is None else f"{said}, {mark[1].strip()}"

@@ -35,7 +35,7 @@ THIRD_PANELS = ("accuracy", "dead", "weight_change")
 
 # How a figure tells its two runs apart: by colour AND by marker shape, never by colour
 # alone. The colours are from Okabe & Ito's palette for colour-vision deficiencies (orange
-# and blue stay apart under deuteranopia, protanopia and tritanopia), darkened to 5:1
+# and blue stay apart under deuteranopia, tests/test_accessibility.py), darkened to 5:1
 # contrast on white; the markers keep the runs apart in grey print too. Lessons may quote
 # ``words``: "orange triangles" is the broken run, "blue circles" the fixed one.
 RUN_STYLES = {
@@ -113,6 +113,35 @@ def epoch_span(history) -> float:
 
 def _epochs_of(values) -> np.ndarray:
     return np.arange(1, len(values) + 1)
+
+
+def run_look(color: str) -> str:
+    """How a run is drawn, in words: "blue circles" (``panels.RUN_STYLES``), or its colour."""
+    return next((style["words"] for style in RUN_STYLES.values()
+                 if style["color"].lower() == str(color).lower()), f"colour {color}")
+
+
+def _number(value) -> str:
+    return f"{value:.2g}" if np.isfinite(value) else "none (zero or not finite)"
+
+
+def panel_words(spec, shown, epoch: int, several: bool) -> str | None:
+    """One run's numbers on one panel: a per-layer panel's first and last layer, an epoch
+    panel's value at ``epoch``. ``shown`` holds (series, x, y) as the panel draws them; None
+    when the run has nothing on the panel. (For text alternatives of figures.)"""
+    words = []
+    for series, x, y in shown:
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if y.size == 0 or not series.run_marker:
+            continue
+        name = f"{series.legend} " if several else ""
+        if spec.x == "layer":
+            words.append(f"{name}first layer {_number(y[0])}, last layer {_number(y[-1])}")
+        else:
+            before = np.flatnonzero(x <= epoch)
+            words.append(f"{name}{_number(y[before[-1]])}" if before.size else
+                         f"{name}no value yet")
+    return ", ".join(words) or None
 
 
 # ---------------------------------------------------------------------------

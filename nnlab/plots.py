@@ -26,6 +26,18 @@ FIXED_MARKER = RUN_STYLES["fixed"]["marker"]
 REFERENCE_ALPHA = 0.25
 
 
+class DescribedFigure(Figure):
+    """A matplotlib Figure that carries its text alternative, ``alt``: shown in a notebook, its
+    PNG goes out with ``{"image/png": {"alt": alt}}`` in the output's metadata, which
+    ``nnlab.export`` puts on the page's ``<img>`` (a screen reader reads it for the picture)."""
+
+    alt = ""
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # No data here: IPython's own PNG formatter draws the figure; this adds the metadata.
+        return {}, ({"image/png": {"alt": self.alt}} if self.alt else {})
+
+
 def _axes(ax, figsize=(5, 3.5)):
     if ax is not None:
         return ax
@@ -234,8 +246,9 @@ def comparison_figure(broken, fixed, statistic: str = "grad_norms", third: str =
     "weight_change"). The broken run is orange triangles, the fixed one blue circles
     (``RUN_STYLES``).
     """
-    figure = Figure(figsize=figsize)
+    figure = DescribedFigure(figsize=figsize)
     axes = figure.subplots(1, 3)
+    figure.alt = describe_comparison(broken, fixed, statistic, third, titles, step)
     for result, role, title in ((broken, "broken", titles[0]), (fixed, "fixed", titles[1])):
         history = result.history
         color, marker = RUN_STYLES[role]["color"], RUN_STYLES[role]["marker"]
@@ -284,16 +297,20 @@ def layer_profiles(profiles: dict, ylabel: str, title: str = "", reference: floa
 
     ``profiles`` maps a label to its values, shape (layers,) each (for example
     ``metrics.activation_spread`` or ``metrics.update_ratio_first_epoch``); the first
-    profile is drawn in red (the failure), the second in blue (the remedy), others in
-    grey tones. ``reference`` draws a dotted horizontal line (a rule of thumb). Returns the Axes.
+    profile is drawn like a broken run (``RUN_STYLES``: orange, triangles), the second like a
+    fixed one (blue, circles), others in grey tones with their own markers and dashes, so no
+    two runs differ by colour alone. ``reference`` draws a dotted horizontal line (a rule of thumb). Returns the Axes.
     """
     ax = _axes(ax)
-    colors = [BROKEN_COLOR, FIXED_COLOR, "#555555", "#999999", "#2ca02c", "#9467bd"]
-    for (label, values), color in zip(profiles.items(), colors * 2):
+    looks = [(BROKEN_COLOR, BROKEN_MARKER, "-"), (FIXED_COLOR, FIXED_MARKER, "-"),
+             ("#555555", "s", "--"), ("#777777", "D", ":"), ("#333333", "v", "-."),
+             ("#999999", "P", "--")]
+    for (label, values), (color, marker, line) in zip(profiles.items(), looks * 2):
         values = np.asarray(values, dtype=float)
         layers = np.arange(1, values.size + 1)
         shown = values > 0
-        ax.plot(layers[shown], values[shown], marker="o", color=color, label=label)
+        ax.plot(layers[shown], values[shown], marker=marker, linestyle=line, color=color,
+                label=label)
     if reference is not None:
         ax.axhline(reference, color="gray", linestyle=":", linewidth=1, label=reference_label or None)
     ax.set_yscale("log")
@@ -303,3 +320,30 @@ def layer_profiles(profiles: dict, ylabel: str, title: str = "", reference: floa
         ax.set_title(title)
     ax.legend(fontsize="small")
     return ax
+
+
+def describe_comparison(broken, fixed, statistic: str = "grad_norms", third: str = "accuracy",
+                        titles=("broken", "fixed"), step: int = 0) -> str:
+    """``comparison_figure``'s text alternative: each run's look, then each panel's numbers
+    (the first and last layer, the value after the last epoch), from the series it draws."""
+    runs = ((titles[0], broken, "broken"), (titles[1], fixed, "fixed"))
+    sentences = ["; ".join(f"{title}: {RUN_STYLES[role]['words']}" for title, _, role in runs) + "."]
+    for panel in (panels.gradient_panel(statistic, step), panels.LOSS, panels.third_panel(third)):
+        words = []
+        for title, result, _ in runs:
+            history = result.history
+            if panel.x == "layer" and getattr(history, statistic).shape[0]:
+                rows = getattr(history, statistic)
+                row, _ = history.telemetry_row(step)
+                shown = [(panel.series[0], np.arange(1, rows.shape[1] + 1),
+                          panels.safe_log_values(rows[row]))]
+            else:
+                shown = [(series, *series.data(result)) for series in panel.series]
+            said = panels.panel_words(panel, shown, history.epochs, several=len(shown) > 1)
+            mark = panels.divergence_mark(history) if panel.marks_divergence else None
+            if mark is not None:
+                said = mark[1].strip() if said is None else f"{said}, {mark[1].strip()}"
+            words.append(f"{title} {said or 'nothing to show'}")
+        when = f" (step {step % max(broken.history.steps, 1)})" if panel.x == "layer" else ""
+        sentences.append(f"{panel.title}{when}: {'; '.join(words)}.")
+    return " ".join(sentences)
