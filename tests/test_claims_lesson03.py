@@ -135,6 +135,13 @@ def test_no_initial_bias_saves_the_units_from_the_large_step():
                        CASE.broken)
 
 
+def test_smaller_initial_weights_lose_more_units_to_the_large_step():
+    def claim(broken):
+        return dead(broken.replace(init="xavier")) > dead(broken) and dead(broken.replace(init=0.01)) > dead(broken)
+    holds_across_seeds(claim, CASE.broken)
+    assert [round(dead(CASE.broken.replace(init=init)), 2) for init in ("he", "xavier", 0.01)] == [0.8, 0.97, 1.0]
+
+
 # --- a classic result: CS231n's "as much as 40% of your network can be dead" ----
 
 def test_too_high_a_learning_rate_kills_at_least_40_percent_and_lower_ones_do_not():
