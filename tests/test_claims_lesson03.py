@@ -76,6 +76,8 @@ def test_leaky_relu_has_no_dead_units_but_stays_below_the_lower_learning_rate():
                 and accuracy_after(leaky) <= accuracy_after(fixed) - 0.03)
     holds_across_seeds(claim, leaky, CASE.fixed)
     assert round(accuracy_after(leaky), 2) == round(accuracy_after(CASE.broken), 2) == 0.73
+    seeds = [accuracy_after(leaky.replace(seed=seed)) for seed in (0, *OTHER_SEEDS)]
+    assert (round(min(seeds), 2), round(max(seeds), 2)) == (0.72, 0.96)     # as the lesson says
 
 
 # --- why it happens: the controlled experiment --------------------------------
@@ -135,6 +137,13 @@ def test_no_initial_bias_saves_the_units_from_the_large_step():
                        CASE.broken)
 
 
+def test_smaller_initial_weights_lose_more_units_to_the_large_step():
+    def claim(broken):
+        return dead(broken.replace(init="xavier")) > dead(broken) and dead(broken.replace(init=0.01)) > dead(broken)
+    holds_across_seeds(claim, CASE.broken)
+    assert [round(dead(CASE.broken.replace(init=init)), 2) for init in ("he", "xavier", 0.01)] == [0.8, 0.97, 1.0]
+
+
 # --- a classic result: CS231n's "as much as 40% of your network can be dead" ----
 
 def test_too_high_a_learning_rate_kills_at_least_40_percent_and_lower_ones_do_not():
@@ -143,3 +152,5 @@ def test_too_high_a_learning_rate_kills_at_least_40_percent_and_lower_ones_do_no
                 and all(dead(broken.replace(lr=lr)) < DEAD_FRACTION_THRESHOLD
                         for lr in (0.5, 1.0, 2.0)))
     holds_across_seeds(claim, CASE.broken)
+    shares = [dead(CASE.broken.replace(seed=seed)) for seed in (0, *OTHER_SEEDS)]
+    assert (f"{min(shares):.0%}", f"{max(shares):.0%}") == ("69%", "88%")   # as the lesson says

@@ -6,7 +6,6 @@ import numpy as np
 
 from .. import experiments, studies
 from ..experiments import CASES
-from ..engine.layers import Dropout
 from ._common import Exercise, Verdict, _Invalid, _array, _number, _right, _wrong
 
 
