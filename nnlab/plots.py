@@ -33,6 +33,9 @@ class DescribedFigure(Figure):
 
     alt = ""
 
+    def __repr__(self):     # as a plain Figure's (the lessons' saved text outputs say so)
+        return super().__repr__().replace(type(self).__name__, "Figure", 1)
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         # No data here: IPython's own PNG formatter draws the figure; this adds the metadata.
         return {}, ({"image/png": {"alt": self.alt}} if self.alt else {})

@@ -255,6 +255,7 @@ def test_every_exported_page_passes_axe(lesson, exported, offline_page, artifact
     found = axe_violations(page)
     if lesson == "01_vanishing_gradients":
         page.evaluate(DEUTERANOPIA)
-        page.screenshot(path=str(artifacts_dir / f"deuteranopia_export_{lesson}.png"),
-                        full_page=False)
+        lab = page.locator(".nnlab-export-lab").first
+        lab.scroll_into_view_if_needed()
+        lab.screenshot(path=str(artifacts_dir / f"deuteranopia_export_{lesson}.png"))
     assert not found, f"{lesson}:\n{describe(found)}"
