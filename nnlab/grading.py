@@ -287,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     lessons = args.lessons or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not lessons:
         parser.error("no lessons found: pass the lesson notebooks")
+    missing = [str(path) for path in lessons if not Path(path).is_file()]
+    if missing:
+        parser.error(f"no such lesson notebook: {', '.join(missing)} (give paths such as "
+                     "notebooks/01_vanishing_gradients.ipynb)")
     try:
         written = write_course(lessons, args.output, args.points)
     except (ConventionError, ValueError) as error:
@@ -295,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     graded = {path.parent.name: sum(1 for cell in nbformat.read(path, 4).cells
                                     if cell.metadata.get("nbgrader", {}).get("grade"))
               for path in written}
-    print(f"Wrote {args.output}/nbgrader_config.py and {len(written)} assignments in "
+    print(f"Wrote {args.output}/nbgrader_config.py and {len(written)} "
+          f"assignment{'s' if len(written) != 1 else ''} in "
           f"{args.output}/source/:")
     for name, count in graded.items():
         print(f"  {name}: {count} graded exercise{'s' if count != 1 else ''}")
