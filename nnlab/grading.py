@@ -206,7 +206,8 @@ def read_points(path: Path) -> dict:
 def points_of(exercise: exercises.Exercise, points: dict) -> float:
     """The points ``exercise`` is worth under the points file's table."""
     by_kind = points["by_kind"]
-    return points["by_exercise"].get(exercise.id, by_kind.get(exercise.kind, by_kind.get("default")))
+    default = by_kind.get(exercise.kind, by_kind.get("default"))
+    return points["by_exercise"].get(exercise.id, default)
 
 
 def _metadata(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
@@ -278,7 +279,8 @@ def write_course(lessons: list[Path], output: Path, points_file: Path) -> list[P
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nnlab.grading", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nnlab.grading",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("lessons", nargs="*", type=Path,
                         help="lesson notebooks (default: notebooks/*.ipynb)")
     parser.add_argument("--output", type=Path, default=Path("build/course"))

@@ -156,5 +156,5 @@ def lesson(number: int) -> list[Exercise]:
 
 
 __all__ = ["EXERCISES", "Exercise", "Verdict", "RIGHT", "WRONG", "NOT_ANSWERED",
-           "NOT_IMPLEMENTED", "NOT_RUN", "NotRight", "UNKNOWN", "check", "get", "hint", "lesson", "solution",
-           "verdict"]
+           "NOT_IMPLEMENTED", "NOT_RUN", "NotRight", "UNKNOWN", "check", "get", "hint", "lesson",
+           "solution", "verdict"]
