@@ -34,7 +34,7 @@ _grading: bool | None = None
 
 @dataclass(frozen=True)
 class ClassSettings:
-    """The settings in force: ``solutions`` (worked answers shown) and ``grading`` (a grader runs)."""
+    """The settings in force: ``solutions`` (worked answers shown), ``grading`` (a grader runs)."""
 
     solutions: bool
     grading: bool

@@ -18,8 +18,9 @@ every lesson keeps for each exercise ``NN.M``:
   ``nbgrader generate_assignment`` removes from the released notebook (the
   stub is empty), so a learner gets the lesson's own ``name = None`` or stub.
 
-Every other cell, the lesson's text, labs and code, is read-only (nbgrader
-``locked``), and one read-only cell after the lesson's first code cell turns
+The lesson's text and its labs are read-only cells (nbgrader ``locked``); its
+other code cells stay plain cells a learner may change (the capstone's
+diagnoses, say). One read-only cell after the lesson's first code cell turns
 worked solutions off (``classroom.configure(solutions=False)``). Outputs are
 cleared: the grader runs the notebook, and a lab then shows its static figure.
 
@@ -53,6 +54,8 @@ LESSON_FILE = re.compile(r"(?P<number>\d\d)_\w+\.ipynb")
 SOLUTIONS_OFF_CELL = ("from nnlab import classroom\n"
                       "classroom.configure(solutions=False)  # a graded assignment: worked "
                       "solutions are off")
+LAB_CALL = re.compile(r"^\s*labs\.\w+\(", re.MULTILINE)
+WIDGET = "application/vnd.jupyter.widget-view+json"
 ROOT = Path(__file__).resolve().parents[1]
 
 NBGRADER_CONFIG = '''\
@@ -108,6 +111,12 @@ def _defines(source: str, name: str) -> bool:
             if any(isinstance(item, ast.Name) and item.id == name for item in names):
                 return True
     return False
+
+
+def _is_lab(cell) -> bool:
+    """A cell that shows a lab: its saved output is a widget, or it calls ``labs.<lab>(...)``."""
+    shown = any(WIDGET in output.get("data", {}) for output in cell.get("outputs", []))
+    return cell["cell_type"] == "code" and (shown or bool(LAB_CALL.search(_source(cell))))
 
 
 def lesson_number(path: Path) -> str:
@@ -197,7 +206,8 @@ def read_points(path: Path) -> dict:
 def points_of(exercise: exercises.Exercise, points: dict) -> float:
     """The points ``exercise`` is worth under the points file's table."""
     by_kind = points["by_kind"]
-    return points["by_exercise"].get(exercise.id, by_kind.get(exercise.kind, by_kind.get("default")))
+    default = by_kind.get(exercise.kind, by_kind.get("default"))
+    return points["by_exercise"].get(exercise.id, default)
 
 
 def _metadata(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
@@ -224,9 +234,9 @@ def assignment(path: Path, points: dict):
         cell = nbformat.from_dict(dict(cell))
         cell.metadata = nbformat.from_dict({key: value for key, value in cell.metadata.items()
                                             if key != "nbgrader"})
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        role, exercise, grade_id = roles.get(index, ("read-only", None, f"lesson_{index:03d}"))
+        role, exercise, grade_id = roles.get(index, (None, None, f"lesson_{index:03d}"))
+        if role is None and (cell.cell_type != "code" or _is_lab(cell)):
+            role = "read-only"
         if role == "answer":
             cell.source = (f"{_source(cell).rstrip()}\n{BEGIN_SOLUTION}\n"
                            f"{exercise.solution.strip()}\n{END_SOLUTION}")
@@ -234,8 +244,10 @@ def assignment(path: Path, points: dict):
         elif role == "check":
             cell.metadata.nbgrader = _metadata(grade_id, grade=True, locked=True,
                                                points=points_of(exercise, points))
-        else:
+        elif role == "read-only":
             cell.metadata.nbgrader = _metadata(grade_id, locked=True)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
         cells.append(cell)
     first_code = next((index for index, cell in enumerate(cells) if cell.cell_type == "code"), -1)
     settings = nbformat.v4.new_code_cell(SOLUTIONS_OFF_CELL)
@@ -267,7 +279,8 @@ def write_course(lessons: list[Path], output: Path, points_file: Path) -> list[P
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nnlab.grading", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nnlab.grading",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("lessons", nargs="*", type=Path,
                         help="lesson notebooks (default: notebooks/*.ipynb)")
     parser.add_argument("--output", type=Path, default=Path("build/course"))
@@ -276,15 +289,20 @@ def main(argv: list[str] | None = None) -> int:
     lessons = args.lessons or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not lessons:
         parser.error("no lessons found: pass the lesson notebooks")
+    missing = [str(path) for path in lessons if not Path(path).is_file()]
+    if missing:
+        parser.error(f"no such lesson notebook: {', '.join(missing)} (give paths such as "
+                     "notebooks/01_vanishing_gradients.ipynb)")
     try:
         written = write_course(lessons, args.output, args.points)
     except (ConventionError, ValueError) as error:
         print(f"make assignments: {error}", file=sys.stderr)
         return 2
     graded = {path.parent.name: sum(1 for cell in nbformat.read(path, 4).cells
-                                    if cell.metadata.nbgrader.get("grade"))
+                                    if cell.metadata.get("nbgrader", {}).get("grade"))
               for path in written}
-    print(f"Wrote {args.output}/nbgrader_config.py and {len(written)} assignments in "
+    print(f"Wrote {args.output}/nbgrader_config.py and {len(written)} "
+          f"assignment{'s' if len(written) != 1 else ''} in "
           f"{args.output}/source/:")
     for name, count in graded.items():
         print(f"  {name}: {count} graded exercise{'s' if count != 1 else ''}")

@@ -221,7 +221,7 @@ def course(tmp_path_factory):
         found = grading.find_exercises(json.loads(lesson.read_text()),
                                        grading.lesson_number(lesson), lesson.name)
         answers = {cell.metadata.nbgrader["grade_id"]: _solution_free(cell.source)
-                   for cell in source.cells if cell.metadata.nbgrader.get("solution")}
+                   for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
         wrong = f"answer_{_wrong_one(found).exercise.id.replace('.', '_')}" if found else None
         for learner in LEARNERS:
             handed_in = nbformat.from_dict(json.loads(json.dumps(released)))
@@ -229,7 +229,7 @@ def course(tmp_path_factory):
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 if learner != "unchanged" and grade_id in answers:
                     cell.source = answers[grade_id]
-                if learner == "one_wrong" and grade_id == wrong:
+                if learner == "one_wrong" and wrong is not None and grade_id == wrong:
                     cell.source += "\n" + _wrong_answer(_wrong_one(found).exercise)
             target = course / "submitted" / learner / name / f"{name}.ipynb"
             target.parent.mkdir(parents=True)
@@ -253,19 +253,28 @@ def test_the_released_assignment_holds_no_solution(course, lesson):
     lesson_notebook = json.loads(lesson.read_text())
     for entry in grading.find_exercises(lesson_notebook, grading.lesson_number(lesson), name):
         answer = next(cell for cell in released.cells
-                      if cell.metadata.nbgrader.get("grade_id")
+                      if cell.metadata.get("nbgrader", {}).get("grade_id")
                       == f"answer_{entry.exercise.id.replace('.', '_')}")
         # the learner gets the lesson's own answer cell (its `name = None` or stub), no more
         assert answer.source.strip() == _source(lesson_notebook["cells"][entry.answer_cell]).strip()
         assert entry.exercise.solution.strip() not in text
     assert grading.SOLUTIONS_OFF_CELL in text
-    # everything but the answers is read-only; the checks are graded, with the points file's points
+    # the text and the labs are read-only, the checks graded (with the points file's points);
+    # only the answers and the lesson's other code cells can be changed
     for cell in released.cells:
-        meta = cell.metadata.nbgrader
-        assert meta["locked"] != meta["solution"], cell.source
+        meta = cell.metadata.get("nbgrader", {"locked": False, "solution": False, "grade": False})
+        if cell.cell_type == "markdown" or grading.LAB_CALL.search(cell.source):
+            assert meta["locked"], cell.source
+        if meta["solution"]:
+            assert not meta["locked"]
         if meta["grade"]:
             exercise_id = grading.CHECK_CELL.fullmatch(cell.source.strip())["id"]
+            assert meta["locked"]
             assert meta["points"] == grading.points_of(exercises.get(exercise_id), POINTS)
+    lab_cells = [cell for cell in lesson_notebook["cells"] if grading._is_lab(cell)]
+    locked = [cell.source for cell in released.cells
+              if cell.metadata.get("nbgrader", {}).get("locked")]
+    assert all(_source(cell) in locked for cell in lab_cells)
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)

@@ -158,23 +158,25 @@ def verdict(exercise_id: str, answer=_FROM_NOTEBOOK, namespace: dict | None = No
         return _wrong(f"running your answer raised {type(error).__name__}: {error}")
 
 
+class NotRight(AssertionError):
+    """Raised by ``check`` under a grader for an answer that is not right; the message is the
+    line the learner's check prints ("Not quite — ...", "Not answered yet — ...")."""
+
+
 def check(exercise_id: str, answer=_FROM_NOTEBOOK) -> None:
     """Print whether the answer to exercise ``exercise_id`` is right, and why.
 
     ``check("01.1")`` reads the answer from the notebook (the calling code's
     globals) by the exercise's answer name, so a check run before its answer
     cell says which cell to run first; ``check("01.1", answer)`` judges ``answer``.
+    Under a grader (``nnlab.classroom``) an answer that is not right raises
+    :class:`NotRight` with that line instead, so the autograder's test cell fails.
     """
     namespace = sys._getframe(1).f_globals if answer is _FROM_NOTEBOOK else None
     judged = verdict(exercise_id, answer, namespace)
     if not judged.right and classroom.settings().grading:
         raise NotRight(str(judged))
     print(judged)
-
-
-class NotRight(AssertionError):
-    """Raised by ``check`` under a grader for an answer that is not right; the message is the
-    line the learner's check prints ("Not quite — ...", "Not answered yet — ...")."""
 
 
 _follow_cells()
@@ -214,5 +216,5 @@ def lesson(number: int) -> list[Exercise]:
 
 
 __all__ = ["EXERCISES", "Exercise", "Verdict", "RIGHT", "WRONG", "NOT_ANSWERED",
-           "NOT_IMPLEMENTED", "NOT_RUN", "NotRight", "UNKNOWN", "check", "get", "hint", "lesson", "solution",
-           "verdict"]
+           "NOT_IMPLEMENTED", "NOT_RUN", "NotRight", "UNKNOWN", "check", "get", "hint", "lesson",
+           "solution", "verdict"]
