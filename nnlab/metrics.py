@@ -320,3 +320,53 @@ def dead_fraction_text(run) -> str:
     if not _finite(fraction):
         return f"{name}: none (no epoch was completed: the run diverged in its first epoch)"
     return f"{name} {fraction:.0%} (in the last epoch)"
+
+
+# ---------------------------------------------------------------------------
+# Saturation, the course's thresholds, and what "diverged" means
+# ---------------------------------------------------------------------------
+
+# A tanh output beyond this (in absolute value) sits on a flat end: its slope 1 - tanh^2 is
+# below 0.02, so the unit passes back less than 2% of the error that reaches it.
+SATURATION_LEVEL = 0.99
+
+#: The share of dead hidden units above which the course calls a net's ReLUs mostly dead.
+DEAD_FRACTION_THRESHOLD = 0.5
+
+
+def saturated_fraction(activations, level: float = SATURATION_LEVEL) -> float:
+    """The share of tanh outputs in ``activations`` (any shape) with |output| > ``level``.
+
+    Those outputs sit on the flat ends of tanh, where its slope 1 - tanh(z)^2 is below
+    1 - level^2 (0.02 at the default 0.99). ``nan`` for an empty array.
+    """
+    values = np.abs(np.asarray(activations, dtype=float))
+    return float((values > level).mean()) if values.size else float("nan")
+
+
+def _diverged_meaning() -> str:
+    from .engine.training import BLOWUP_FACTOR
+    return (f"the loss of a batch became infinite or NaN, or rose above {BLOWUP_FACTOR:g} times "
+            f"the first batch's loss (above {BLOWUP_FACTOR:g} if that loss was below 1), or a "
+            "gradient became infinite or NaN; training stops at that step")
+
+
+#: What ``History.diverged`` means, in one sentence: the engine's own rule (``BLOWUP_FACTOR``).
+DIVERGED_MEANING = _diverged_meaning()
+
+
+def update_ratio_by_epoch(run, layer: int = 0) -> np.ndarray:
+    """The update-to-data ratio ||W_after - W_before|| / ||W_before|| of Dense layer ``layer``
+    (0: next to the input), median over each epoch's steps: shape (epochs,).
+
+    Karpathy's rule of thumb: about 1e-3 is healthy; far above, the steps are too large for
+    the weights; far below, they hardly move. Reads ``History.update_ratios``; empty for a run
+    that recorded no whole epoch.
+    """
+    history = _history(run)
+    ratios = np.asarray(history.update_ratios, dtype=float)
+    per_epoch = max(int(history.steps_per_epoch), 1)
+    whole = ratios.shape[0] // per_epoch if ratios.ndim == 2 and ratios.shape[1] > layer else 0
+    if whole == 0:
+        return np.zeros(0)
+    return np.median(ratios[:whole * per_epoch, layer].reshape(whole, per_epoch), axis=1)

@@ -38,11 +38,14 @@ TYPICAL_WRONG = {
     "04.2": ("def dropout_forward(x, rate, rng):\n"
              "    return x * (rng.random(x.shape) < rate)\n", "probability of dropping"),
     "04.3": ("my_dropout_rate = 1.0\n", "barely learns"),
-    "05.1": ("def batchnorm_normalize(x, eps=1e-5):\n"
-             "    return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)\n",
-             "axis=0"),
-    "05.2": ("batchnorm_rescues_raw_inputs = True\n", "Standardize the inputs"),
-    "05.3": ("same_output_alone_and_in_batch = False\n", "running averages"),
+    "05.1": ('trains_at_lr_1 = "plain"\n', "sweep"),
+    "05.2": ("import numpy as np\n\ndef batchnorm_backward(grad_out, x, gamma, eps=1e-5):\n"
+             "    inv_std = 1 / np.sqrt(x.var(axis=0) + eps)\n"
+             "    x_hat = (x - x.mean(axis=0)) * inv_std\n"
+             "    return gamma * inv_std * grad_out, (grad_out * x_hat).sum(0), grad_out.sum(0)\n",
+             "constants"),
+    "05.3": ("gradient_factor = 10\n", "does the layer's output"),
+    "05.4": ("batchnorm_rescues_raw_inputs = True\n", "(its input) x (the error at its unit)"),
 }
 
 IDS = list(exercises.EXERCISES)
@@ -58,9 +61,9 @@ def test_every_exercise_has_a_typical_wrong_answer_here():
     assert set(TYPICAL_WRONG) == set(IDS)
 
 
-def test_every_lesson_has_two_or_three_exercises():
+def test_every_lesson_has_two_to_four_exercises():
     for number in range(6):
-        assert 2 <= len(exercises.lesson(number)) <= 3, f"lesson {number:02d}"
+        assert 2 <= len(exercises.lesson(number)) <= 4, f"lesson {number:02d}"
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
@@ -103,7 +106,7 @@ def test_an_answer_of_the_wrong_type_is_wrong_and_names_what_is_valid():
     assert result.status == WRONG and "number" in result.reason
     result = exercises.verdict("03.2", 0.3)
     assert result.status == WRONG and "slider" in result.reason
-    result = exercises.verdict("05.3", "yes")
+    result = exercises.verdict("05.4", "yes")
     assert result.status == WRONG and "True or False" in result.reason
 
 
@@ -145,7 +148,7 @@ def test_hint_and_solution_print(capsys):
 def test_an_unknown_exercise_is_a_message_listing_the_ids_not_an_error(capsys):
     exercises.check("1.1", None)
     printed = capsys.readouterr().out
-    assert printed.startswith("No such exercise — ") and "01.1" in printed and "05.3" in printed
+    assert printed.startswith("No such exercise — ") and "01.1" in printed and "05.4" in printed
     exercises.hint("9.9")
     exercises.solution(None)
     assert capsys.readouterr().out.count("No such exercise") == 2
@@ -169,7 +172,7 @@ def test_a_huge_number_is_judged_not_crashed(exercise_id):
     assert "OverflowError" not in result.reason and len(result.reason) < 400
 
 
-@pytest.mark.parametrize("exercise_id", ["00.1", "03.1", "04.2", "05.1"])
+@pytest.mark.parametrize("exercise_id", ["00.1", "03.1", "04.2", "05.2"])
 def test_a_function_returning_none_is_told_to_return(exercise_id):
     result = exercises.verdict(exercise_id, lambda *args, **kwargs: None)
     assert result.status == WRONG and "returned None" in result.reason, str(result)
