@@ -203,3 +203,50 @@ def test_every_mystery_dashboard_has_an_update_ratio_panel():
     for name in mysteries.MYSTERIES:
         figure = mysteries.dashboard(mysteries.train(name), title=name)
         assert any(ax.get_title().startswith("Update-to-data ratio") for ax in figure.axes)
+
+
+# --- the capstone's answer checks, adversarially --------------------------------------------
+
+RIGHT_FORMS = {
+    "A": ["vanishing_gradients", "Vanishing gradients", "vanishing", ["vanishing_gradients"],
+          ("vanishing-gradients", "not_learning")],
+    "B": ["dead_relu", "Dead ReLU", "dying relu", {"dead_relu"}, ["dead units", "not learning"]],
+    "C": ["saturated_activations", "saturation", "Saturated", ["saturated", "not_learning"]],
+    "D": ["healthy", "Healthy ", "nothing", "no fault", ["healthy"]],
+    "E": ["exploding_gradients", "exploding", ["exploding", "diverged"], ("exploding", "dead")],
+    "F": ["dead_relu", "dead", ["dead_relu", "overfitting"], ("dying_relu",)],
+}
+# Wrong but plausible: a symptom, a neighbouring cause, a cause plus a fault that is not there.
+PLAUSIBLE_WRONG = {
+    "A": ["not_learning", "exploding_gradients", "saturated_activations"],
+    "B": ["not_learning", "exploding_gradients", ["dead_relu", "overfitting"]],
+    "C": ["not_learning", "vanishing_gradients", "dead_relu"],
+    "D": ["overfitting", "inconclusive", ["healthy", "dead_relu"]],
+    "E": ["diverged", "vanishing_gradients", "dead_relu"],
+    "F": ["overfitting", "not_learning", ["dead_relu", "vanishing_gradients"]],
+}
+
+
+@pytest.mark.parametrize("name", list(RIGHT_FORMS))
+def test_a_mystery_accepts_its_answer_in_every_reasonable_form(name):
+    for answer in RIGHT_FORMS[name]:
+        assert mysteries.verdict(name, answer).correct is True, (name, answer)
+
+
+@pytest.mark.parametrize("name", list(PLAUSIBLE_WRONG))
+def test_a_plausible_wrong_answer_is_rejected_without_giving_the_answer(name):
+    faults = set(mysteries.answer_key()[name])
+    for answer in PLAUSIBLE_WRONG[name]:
+        result = mysteries.verdict(name, answer)
+        assert result.correct is False, (name, answer)
+        hidden = faults - ({answer} if isinstance(answer, str) else set(answer))
+        for fault in hidden:
+            assert fault not in result.message and fault.replace("_", " ") not in result.message, (
+                name, answer, result.message)
+        assert "Hint:" in result.message or "healthy" in result.message, result.message
+
+
+def test_a_symptom_is_called_what_happened_not_why():
+    for name in ("A", "C"):
+        message = mysteries.verdict(name, "not_learning").message
+        assert "what happened, not why" in message
