@@ -1,7 +1,8 @@
 """Mystery networks for the capstone lesson: find the fault, fix it, check your answer.
 
 ``MYSTERIES`` maps a name ("A" to "F") to an :class:`~nnlab.experiments.Experiment`
-that hides a fault: most have one, one has two, one has none. A learner trains
+that hides a fault: most have one, one hides a second fault behind its first (it shows
+only once the first is fixed), one has none. A learner trains
 one with :func:`train`, reads its telemetry with :func:`dashboard`, names the
 fault with :func:`check`, and tries a remedy with :func:`check_fix`. :func:`hint`
 nudges; :func:`solution` tells all. The faults are the cases of
@@ -261,7 +262,7 @@ def describe(name: str) -> str:
 
 
 def dashboard(history, title: str = ""):
-    """Six panels of telemetry for one run, as a matplotlib Figure (see
+    """Seven panels of telemetry for one run, as a matplotlib Figure (see
     :func:`nnlab.diagnosis_plots.dashboard`; matplotlib is loaded only when it is drawn)."""
     from .diagnosis_plots import dashboard as draw
     return draw(history, title)
