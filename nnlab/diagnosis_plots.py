@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import plots
+from . import metrics, panels, plots
 from .diagnosis.reading import rows
 from .diagnosis.captions import short
 from .engine.training import History
@@ -75,39 +75,114 @@ def plot_diagnosis(diagnosis, ax=None):
     return ax
 
 
-def _epoch_dead(history: History, ax) -> None:
-    """Over the per-batch dead-unit curves, the per-epoch reading diagnose uses (markers).
+def _layer_colors(history: History) -> dict:
+    """One color per Dense layer, shared by the ReLU layer it feeds (relu k follows dense k)."""
+    from matplotlib import colormaps
+    palette = colormaps["tab10"]
+    colors = {name: palette(index % 10) for index, name in enumerate(history.layer_names)}
+    colors.update({name: palette(index % 10) for index, name in enumerate(history.relu_names)})
+    return colors
 
-    A unit counts as dead in an epoch when it output 0 on every example of it
-    (``History.epoch_dead_fraction``); per batch, many healthy units read as off.
-    """
-    epochs = rows(history, "epoch_dead_fraction")
-    if epochs.shape[0] == 0 or not history.relu_names or \
-            epochs.shape[1] != len(history.relu_names):
-        return
-    x = np.arange(1, epochs.shape[0] + 1)
-    for column, (name, line) in enumerate(zip(history.relu_names, ax.get_lines())):
-        ax.plot(x, epochs[:, column], color=line.get_color(), linewidth=2,
-                label=f"{name}, whole epoch")
+
+def _epochs_of_steps(history: History, count: int) -> np.ndarray:
+    """The x position, in epochs, of the first ``count`` recorded steps (step k after k updates)."""
+    kept = np.asarray(history.telemetry_steps, dtype=float)
+    steps = kept[:count] if kept.size >= count else np.arange(count, dtype=float)
+    return steps / max(history.steps_per_epoch, 1)
+
+
+def dead_units_panel(history: History, ax, colors: dict) -> None:
+    """Dead units per ReLU layer: per batch (faint) and per whole epoch (bold, the reading
+    ``diagnose`` uses), the course's threshold, and in words why the panel is empty if it is."""
     ax.set_title("Dead ReLU units\nfaint: per batch; bold: whole epoch", fontsize="medium")
-    ax.legend(fontsize="small")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("dead units (share of layer)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    if not history.relu_names:
+        ax.text(0.5, 0.5, "no ReLU layers:\ntanh and sigmoid units\ncannot die", ha="center",
+                va="center", transform=ax.transAxes)
+        return
+    per_batch = rows(history, "dead_fraction")
+    per_epoch = rows(history, "epoch_dead_fraction")
+    x = _epochs_of_steps(history, per_batch.shape[0])
+    for column, name in enumerate(history.relu_names):
+        if per_batch.shape[0] and per_batch.shape[1] == len(history.relu_names):
+            ax.plot(x, per_batch[:, column], color=colors[name], alpha=0.25, linewidth=0.8)
+        if per_epoch.shape[0] and per_epoch.shape[1] == len(history.relu_names):
+            ax.plot(np.arange(1, per_epoch.shape[0] + 1), per_epoch[:, column],
+                    color=colors[name], linewidth=2)
+    if per_epoch.shape[0] == 0:
+        when = (f"the run diverged at step {history.diverged_at},\n" if history.diverged
+                else "")
+        ax.text(0.5, 0.5, f"nothing to show:\n{when}before its first epoch ended.\nA unit is "
+                "dead when it outputs 0\nfor every example of an epoch.", ha="center",
+                va="center", transform=ax.transAxes, fontsize="small")
+        ax.set_xlim(0, max(panels.epoch_span(history), 1))
+        return
+    ax.axhline(metrics.DEAD_FRACTION_THRESHOLD, color="gray", linestyle=":", linewidth=1)
+    ax.text(0.01, metrics.DEAD_FRACTION_THRESHOLD, f" mostly dead above "
+            f"{metrics.DEAD_FRACTION_THRESHOLD:.0%}", color="gray", fontsize="small",
+            va="bottom", transform=ax.get_yaxis_transform())
+
+
+def update_ratio_panel(history: History, ax, colors: dict) -> None:
+    """The update-to-data ratio ||W_after - W_before|| / ||W_before|| of each Dense layer at
+    every step (log scale), against the healthy 1e-3 of Karpathy's rule of thumb."""
+    ax.set_title("Update-to-data ratio per step\n||ΔW|| / ||W||; healthy ≈ 1e-3", fontsize="medium")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("update ratio (log)")
+    ax.grid(True, alpha=0.3)
+    ratios = rows(history, "update_ratios")
+    usable = ratios[np.isfinite(ratios) & (ratios > 0)] if ratios.size else ratios
+    if ratios.shape[0] == 0 or usable.size == 0 or ratios.shape[1] != len(history.layer_names):
+        why = ("no step was recorded" if ratios.shape[0] == 0 else
+               "every update was exactly 0:\nno weight moved")
+        ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes)
+        return
+    x = _epochs_of_steps(history, ratios.shape[0])
+    style = {"marker": "o"} if ratios.shape[0] <= 3 else {}
+    with np.errstate(all="ignore"):
+        shown = np.where(ratios > 0, ratios, np.nan)
+    for column, name in enumerate(history.layer_names):
+        ax.plot(x, shown[:, column], color=colors[name], linewidth=1, **style)
+    ax.set_yscale("log")
+    ax.set_xlim(0, max(panels.epoch_span(history), float(x.max()), 1e-9) * 1.02)
+    ax.axhline(1e-3, color="gray", linestyle=":", linewidth=1)
+    low, high = float(np.nanmin(usable)), float(np.nanmax(usable))
+    ax.set_ylim(max(min(low, 1e-4) / 2, 1e-6), max(high, 1e-2) * 2)   # below 1e-6: nothing moved
+
+
+def _legend_panel(history: History, ax, colors: dict) -> None:
+    """The layers' colors, once, for the dead-units and update-ratio panels."""
+    from matplotlib.lines import Line2D
+    ax.axis("off")
+    relu_of = dict(zip(history.layer_names, history.relu_names))
+    handles = [Line2D([], [], color=colors[name], linewidth=2,
+                      label=f"{name}" + (f" / {relu_of[name]}" if name in relu_of else ""))
+               for name in history.layer_names]
+    if handles:
+        ax.legend(handles=handles, loc="center", fontsize="small", frameon=False,
+                  title="layer (update ratio / dead units)", title_fontsize="small",
+                  ncols=2 if len(handles) > 8 else 1)
 
 
 def dashboard(history, title: str = ""):
-    """Six panels of telemetry for one run, as a matplotlib Figure.
+    """Seven panels of telemetry for one run, as a matplotlib Figure.
 
     Top: loss, accuracy, dead units over training (per batch, faint, and per
-    epoch, bold: the reading ``diagnose`` uses). Bottom: the weight
-    gradient ||dL/dW|| and the backpropagated error ||dL/db|| of each Dense
-    layer at the first and the last step, and each activation layer's spread
-    at the last step.
+    epoch, bold: the reading ``diagnose`` uses) and each Dense layer's
+    update-to-data ratio per step. Bottom: the weight gradient ||dL/dW|| and the
+    backpropagated error ||dL/db|| of each Dense layer at the first and the last
+    step, each activation layer's spread at the last step, and the layers' colors.
     """
-    figure = Figure(figsize=(12, 6.5), dpi=80, layout="constrained")
-    axes = figure.subplots(2, 3)
+    figure = Figure(figsize=(15, 7), dpi=80, layout="constrained")
+    axes = figure.subplots(2, 4)
+    colors = _layer_colors(history)
     plots.loss_curves(history, ax=axes[0, 0])
     plots.accuracy_curves(history, ax=axes[0, 1])
-    plots.dead_fraction_curves(history, ax=axes[0, 2], alpha=0.35)
-    _epoch_dead(history, axes[0, 2])
+    dead_units_panel(history, axes[0, 2], colors)
+    update_ratio_panel(history, axes[0, 3], colors)
     for ax, statistic in ((axes[1, 0], "grad_norms"), (axes[1, 1], "bias_grad_norms")):
         plots.gradient_per_layer(history, step=0, statistic=statistic, ax=ax, label="step 0",
                                  color=plots.FIXED_COLOR)
@@ -116,6 +191,7 @@ def dashboard(history, title: str = ""):
                                      label=f"step {history.steps - 1} (last)", color="gray")
     axes[1, 1].set_title("Backpropagated error per layer")
     plots.activation_statistics(history, step=-1, ax=axes[1, 2])
+    _legend_panel(history, axes[1, 3], colors)
     if title:
         figure.suptitle(title)
     return figure

@@ -211,6 +211,74 @@ HE_2015 = {
 }
 
 
+# ---------------------------------------------------------------------------
+# Lesson 5's measurements: batch norm against the learning rate and the batch size
+# ---------------------------------------------------------------------------
+
+# The learning rates lesson 5 sweeps, and the batch sizes it compares.
+BATCHNORM_SWEEP_RATES = (0.02, 0.2, 1.0, 2.0)
+BATCHNORM_BATCH_SIZES = (4, 32)
+
+
+def learning_rate_sweep(config: Experiment, rates=BATCHNORM_SWEEP_RATES,
+                        target: float = 0.9) -> dict:
+    """``{rate: (epochs without batch norm, epochs with it)}`` to reach ``target``.
+
+    Each entry is :func:`nnlab.metrics.epochs_to_accuracy_text` of ``config`` at that
+    learning rate, trained without and with batch normalization (same seed, data,
+    network and epochs): "12", or "never in 40 epochs", or "never (the run diverged ...)".
+    """
+    return {rate: tuple(metrics.epochs_to_accuracy_text(
+                outcome(config.replace(lr=rate, batchnorm=batchnorm)), target)
+                for batchnorm in (False, True))
+            for rate in rates}
+
+
+def batch_size_runs(config: Experiment, batch_sizes=BATCHNORM_BATCH_SIZES,
+                    epochs: int = 10) -> dict:
+    """``{(batch_size, batchnorm): Outcome}``: ``config`` for ``epochs`` epochs at each batch
+    size, without and with batch normalization (everything else the same)."""
+    return {(size, batchnorm): outcome(config.replace(batch_size=size, batchnorm=batchnorm,
+                                                      epochs=epochs))
+            for size in batch_sizes for batchnorm in (False, True)}
+
+
+def first_activation_at_init(config: Experiment) -> np.ndarray:
+    """The first activation layer's outputs on the whole training set, before any training:
+    shape (examples, units) (the network ``config`` builds, with its seed's initial weights,
+    the whole set as one batch in training mode)."""
+    (X, y), _ = config.data()
+    model = config.build(X.shape[1], int(y.max()) + 1)
+    activations = X
+    for layer in model.layers:     # training mode: a BatchNorm normalizes with the batch's statistics
+        activations = layer.forward(activations, training=True)
+        if layer in model.activation_layers:
+            return activations
+    raise ValueError(f"{config.describe()}: the network has no activation layer.")
+
+
+def one_example_scores(result: Outcome, index: int = 0, batch_size: int = 32) -> dict:
+    """Class scores, shape (classes,), of training example ``index`` of a trained network with
+    batch normalization, four ways (on a copy, so the running statistics stay as trained).
+
+    ``"training, batch A"`` and ``"training, batch B"``: in training mode, inside two batches
+    of ``batch_size`` examples that share only this one; ``"evaluation, alone"`` and
+    ``"evaluation, in batch A"``: in evaluation mode (running statistics).
+    """
+    import copy
+    (X, _), _ = result.config.data()
+    model = copy.deepcopy(result.model)
+    others = np.delete(np.arange(len(X)), index)
+    batch_a = np.concatenate([[index], others[:batch_size - 1]])
+    batch_b = np.concatenate([[index], others[batch_size - 1:2 * (batch_size - 1)]])
+    # Evaluation first: a training-mode pass moves the copy's running statistics.
+    alone = model.forward(X[[index]], training=False)[0]
+    in_batch = model.forward(X[batch_a], training=False)[0]
+    return {"training, batch A": model.forward(X[batch_a], training=True)[0],
+            "training, batch B": model.forward(X[batch_b], training=True)[0],
+            "evaluation, alone": alone, "evaluation, in batch A": in_batch}
+
+
 if __name__ == "__main__":
     written = write_store()
     print(f"{written}: {len(stored_configs())} runs, {written.stat().st_size / 1e6:.2f} MB")

@@ -464,3 +464,41 @@ def score_scale(model, X) -> float:
     near ln C); scores in the hundreds give a first loss in the hundreds."""
     scores = np.asarray(model.forward(np.asarray(X), training=False), dtype=float)
     return float(np.sqrt(np.mean(scores * scores)))
+
+
+# ---------------------------------------------------------------------------
+# Lessons 05-06: saturation by level, the update-to-data ratio per epoch
+# ---------------------------------------------------------------------------
+
+# A tanh output beyond this (in absolute value) sits on a flat end: its slope 1 - tanh^2 is
+# below 0.02, so the unit passes back less than 2% of the error that reaches it.
+SATURATION_LEVEL = 0.99
+
+
+def tanh_saturated_share(activations, level: float = SATURATION_LEVEL) -> float:
+    """The share of tanh outputs in ``activations`` (any shape) with |output| > ``level``.
+
+    Those outputs sit on the flat ends of tanh, where its slope 1 - tanh(z)^2 is below
+    1 - level^2 (0.02 at the default 0.99). ``nan`` for an empty array. (Lessons 00-02's
+    :func:`saturated_fraction` counts per layer of a model, by the slope; this reads
+    outputs already computed, by their level.)
+    """
+    values = np.abs(np.asarray(activations, dtype=float))
+    return float((values > level).mean()) if values.size else float("nan")
+
+
+def update_ratio_by_epoch(run, layer: int = 0) -> np.ndarray:
+    """The update-to-data ratio ||W_after - W_before|| / ||W_before|| of Dense layer ``layer``
+    (0: next to the input), median over each epoch's steps: shape (epochs,).
+
+    Karpathy's rule of thumb: about 1e-3 is healthy; far above, the steps are too large for
+    the weights; far below, they hardly move. Reads ``History.update_ratios``; empty for a run
+    that recorded no whole epoch.
+    """
+    history = _history(run)
+    ratios = np.asarray(history.update_ratios, dtype=float)
+    per_epoch = max(int(history.steps_per_epoch), 1)
+    whole = ratios.shape[0] // per_epoch if ratios.ndim == 2 and ratios.shape[1] > layer else 0
+    if whole == 0:
+        return np.zeros(0)
+    return np.median(ratios[:whole * per_epoch, layer].reshape(whole, per_epoch), axis=1)

@@ -1,7 +1,8 @@
 """Mystery networks for the capstone lesson: find the fault, fix it, check your answer.
 
 ``MYSTERIES`` maps a name ("A" to "F") to an :class:`~nnlab.experiments.Experiment`
-that hides a fault: most have one, one has two, one has none. A learner trains
+that hides a fault: most have one, one hides a second fault behind its first (it shows
+only once the first is fixed), one has none. A learner trains
 one with :func:`train`, reads its telemetry with :func:`dashboard`, names the
 fault with :func:`check`, and tries a remedy with :func:`check_fix`. :func:`hint`
 nudges; :func:`solution` tells all. The faults are the cases of
@@ -63,6 +64,9 @@ class _Secret:
     # The cause one step further back (inputs on a raw scale, behind saturated units): naming
     # it, alone or with the faults, is right too, and diagnose may find it.
     root: frozenset = frozenset()
+    # Faults that show only once the first is fixed (naming them too is fine; the fix must
+    # remove them as well).
+    uncovered: frozenset = frozenset()
 
 
 MYSTERIES = {
@@ -95,20 +99,34 @@ _SECRETS = {
     "B": _Secret(
         frozenset({"dead_relu"}), frozenset({"not_learning"}),
         hint="Look at the dead-units panel: what fraction of the hidden layer ever fires? "
-             "Then look at the learning rate.",
-        explanation="A learning rate of 6 throws most hidden units into the region where "
-                    "their input is negative for every example. A dead ReLU passes back no "
-                    "gradient, so they never come back: about 80% of the layer is lost.",
+             "Then look at the update-to-data ratio in the first steps: how does it compare "
+             "with the 1e-3 of a healthy run?",
+        explanation="A learning rate of 6 makes the first steps huge: the update-to-data ratio "
+                    "of the hidden layer is about 0.76 in the first epoch (the median over its steps): "
+                    "a step changes the weights by most of their own size, where about 1e-3 is "
+                    "healthy. Those steps "
+                    "throw most hidden units into the region where their input is negative "
+                    "for every example. A dead ReLU passes back no gradient, so they never come "
+                    "back: about 80% of the layer is lost. The ratio is what names the learning "
+                    "rate as the cause (a bad bias or init would kill units with ordinary-sized "
+                    "steps).",
         fix={"lr": 0.5}),
     "C": _Secret(
         frozenset({"saturated_activations"}), frozenset({"not_learning"}),
-        hint="The gradients reach every layer and nothing is dead. Look at the first "
-             "activation layer's spread, and at the scale of the inputs in the description.",
-        explanation="The inputs are about 300 times too large, so every tanh unit of the first "
-                    "layer is pinned at -1 or +1 (the spread of its outputs is 1.00, the most "
-                    "a tanh can give): the units answer the same whatever the example, pass "
-                    "back no gradient, and the network stays at chance. Not learning is what "
-                    "happened; saturated activations are why.",
+        hint="The gradients reach every layer and nothing is dead. Look at the scale of the "
+             "inputs in the description, and at the first activation layer: where do tanh "
+             "outputs sit when their input is in the hundreds?",
+        explanation="The inputs are about 300 times too large, so 96% of the first tanh "
+                    "layer's outputs are beyond +-0.99 before training starts: each unit "
+                    "gives +1 for about half of the examples and -1 for the others, and its "
+                    "slope there is below 0.02, so it passes back almost no gradient. A "
+                    "saturated unit only says on which side of a line through the origin an "
+                    "example lies; on concentric circles that says nothing about the radius, "
+                    "which is what separates the classes, so the network stays at chance. (The "
+                    "same network reaches about 0.85 on the moons and 0.89 on the XOR data, "
+                    "where a few such lines do separate the classes: saturation does not "
+                    "always leave the loss at chance.) Not learning is what happened; "
+                    "saturated activations are why.",
         fix={"standardize": True}, root=frozenset({"unscaled_inputs"})),
     "D": _Secret(
         frozenset({"healthy"}), frozenset(),
@@ -127,17 +145,87 @@ _SECRETS = {
                     "its way back to the input, and the first update blows the loss up.",
         fix={"batchnorm": True}),
     "F": _Secret(
-        frozenset({"dead_relu", "overfitting"}), frozenset(),
-        hint="There are two faults. One shows in the dead-units panel; the other shows "
-             "only when you compare training with validation.",
-        explanation="Two faults. A learning rate of 0.6 kills most units of the second hidden "
-                    "layer (dead ReLU), and a big network (two layers of 160) trained on 60 "
-                    "examples, 10% of them mislabelled, memorises them, wrong labels included: "
-                    "training accuracy far above validation (overfitting). A lower learning "
-                    "rate revives the units; a network too small to memorise 60 examples "
-                    "(8 units) stops the overfitting.",
-        fix={"lr": 0.1, "hidden": (8,)}, measure="val_accuracy"),
+        frozenset({"dead_relu"}), frozenset(),
+        hint="Look at the dead-units panel, layer by layer, and at the learning rate. Is the "
+             "training accuracy high enough for the network to be memorising its 60 examples?",
+        explanation="A learning rate of 0.6 kills most units of the second hidden layer (dead "
+                    "ReLU): the training accuracy ends at 0.68 during training and 0.72 after, "
+                    "so the network is not memorising its 60 examples yet. Fixing one fault "
+                    "uncovers another: at lr 0.1 the units live, and the big network (two "
+                    "layers of 160 for 60 examples, 10% of them mislabelled) memorises them: "
+                    "training accuracy 0.87 after training against 0.60 on validation "
+                    "(overfitting). Lesson 4's remedy, which diagnose proposes, does not work "
+                    "here: with dropout 0.5 the network no longer fits even its training set "
+                    "(0.60 after training) and validation falls to 0.55, below the broken "
+                    "run's 0.57. Dropout fights memorising with noise, and 60 examples (6 of "
+                    "them mislabelled), seen 10 at a time by a different half of the units at "
+                    "every step, carry too little signal to learn the circles through that "
+                    "noise. A network too small to memorise 60 examples (8 units) at lr 0.1 "
+                    "reaches 0.73 on validation.",
+        fix={"lr": 0.1, "hidden": (8,)}, measure="val_accuracy",
+        uncovered=frozenset({"overfitting"})),
 }
+
+
+# ---------------------------------------------------------------------------
+# The signs of each case, as the capstone's table shows them
+# ---------------------------------------------------------------------------
+
+def signs() -> dict:
+    """``{case: (what the telemetry shows, where on the dashboard)}`` for every answer a
+    learner may give: the capstone's table, with the course's thresholds (nnlab.metrics)."""
+    from .diagnosis import MIN_STEPS
+    dead = metrics.DEAD_FRACTION_THRESHOLD
+    return {
+        "vanishing_gradients": (
+            "the backpropagated error shrinks on its way back: the first hidden layer gets a "
+            "hundred times less than the last, or worse; the first layers' update-to-data "
+            "ratios sit far below 1e-3",
+            "gradient panels: a line climbing steeply to the right (log scale)"),
+        "exploding_gradients": (
+            "the backpropagated error *grows* on its way back to the input (a hundredfold or "
+            "more), and the loss spikes or the run diverges",
+            "gradient panels: a line falling steeply to the right"),
+        "dead_relu": (
+            f"more than {dead:.0%} of a ReLU layer's units output 0 for every example of an "
+            "epoch; when huge steps killed them, the update-to-data ratio of the first epoch is "
+            "far above 1e-3",
+            "dead units panel (bold lines); update-to-data ratio panel"),
+        "saturated_activations": (
+            "the first tanh or sigmoid layer's outputs sit on their flat ends (most tanh "
+            "outputs beyond ±0.99, a spread near 1), usually because the inputs are on large "
+            "scales. The loss stays near chance only when the data need more than the lines "
+            "through the origin that saturated units draw",
+            "activation panel: the first layer's bar; the inputs' scale in the description"),
+        "overfitting": (
+            "training accuracy high and far above validation accuracy (the network memorises "
+            "its examples); validation loss rising while training loss falls",
+            "loss and accuracy panels: solid (training) vs dashed (validation)"),
+        "not_learning": (
+            "the loss stays near chance: ln 2 = 0.69 for two balanced classes (what predicting "
+            "the class frequencies gives), accuracy near the majority class's share. What "
+            "happened, not why: look for the cause",
+            "loss and accuracy panels"),
+        "diverged": (
+            f"the engine stopped the run: {metrics.DIVERGED_MEANING}",
+            "loss panel: the red dashed line and the cross"),
+        "inconclusive": (
+            f"the run is too short to judge (fewer than {MIN_STEPS} steps, and the loss has not "
+            "yet fallen far): a network still warming up looks like one that never learns",
+            "the step count in the description; the loss panel"),
+        "healthy": (
+            "none of the above: the loss falls well below chance, the error reaches every "
+            "layer at a similar size, the units stay alive, validation keeps up",
+            "everywhere"),
+    }
+
+
+def signs_table():
+    """The signs of every case as a Markdown table (an IPython display object)."""
+    from IPython.display import Markdown
+    lines = ["| case | what the telemetry shows | where on the dashboard |", "|---|---|---|"]
+    lines += [f"| `{case}` | {shows} | {where} |" for case, (shows, where) in signs().items()]
+    return Markdown("\n".join(lines))
 
 
 # ---------------------------------------------------------------------------
@@ -177,7 +265,7 @@ def describe(name: str) -> str:
 
 
 def dashboard(history, title: str = ""):
-    """Six panels of telemetry for one run, as a matplotlib Figure (see
+    """Seven panels of telemetry for one run, as a matplotlib Figure (see
     :func:`nnlab.diagnosis_plots.dashboard`; matplotlib is loaded only when it is drawn)."""
     from .diagnosis_plots import dashboard as draw
     return draw(history, title)
@@ -231,7 +319,12 @@ def verdict(name: str, answer) -> MysteryVerdict:
                               f"of {', '.join(CASE_NAMES)} (or a list of them, for two faults).")
     if not named:
         return MysteryVerdict(False, "The answer names no case: write one, e.g. answer = 'dead_relu'.")
-    faults, allowed = secret.faults, secret.faults | secret.symptoms | secret.root
+    faults = secret.faults
+    allowed = secret.faults | secret.symptoms | secret.root | secret.uncovered
+    if named and named <= secret.uncovered:
+        return MysteryVerdict(False, f"{', '.join(sorted(named))} does not show in this run yet: "
+                              "look at what the dashboard of the broken run shows first. "
+                              f"Hint: {secret.hint}")
     if (faults <= named or named & secret.root) and named <= allowed:
         return MysteryVerdict(True, f"Correct: {' and '.join(sorted(faults))}. {secret.explanation}")
     if "healthy" in named and len(named) > 1:
@@ -362,6 +455,12 @@ def fix_verdict(name: str, fix) -> MysteryVerdict:
         return MysteryVerdict(False, f"Not fixed yet: {' and '.join(remaining)} still "
                                      f"show{'s' if len(remaining) == 1 else ''} ({trend}). "
                                      "Look at the dashboard of the new run.")
+    uncovered = [case for case in found if case in secret.uncovered]
+    if uncovered:
+        return MysteryVerdict(False, f"{' and '.join(sorted(secret.faults))} is gone, and fixing "
+                                     f"it uncovered another fault: diagnose now finds "
+                                     f"{' and '.join(uncovered)} ({trend}). Look at the dashboard "
+                                     "of the new run, and fix that too.")
     if found:
         return MysteryVerdict(False, f"The fault is gone, but diagnose now finds "
                                      f"{' and '.join(found)} ({trend}). Try another remedy.")
@@ -383,8 +482,41 @@ def answer_key() -> dict:
     return {name: sorted(secret.faults) for name, secret in _SECRETS.items()}
 
 
-def compare_with_diagnosis() -> None:
-    """Print, for each mystery, its faults next to what ``diagnose`` finds. Spoilers."""
+HIDDEN = ("The answers are hidden, so that the saved notebook does not give them away. When you "
+          "have answered every mystery, set `reveal = True` in the cell above and run it again.")
+
+
+def compare_with_diagnosis(reveal: bool = False) -> None:
+    """Print, for each mystery, its faults next to what ``diagnose`` finds: spoilers, so only
+    with ``reveal=True``; otherwise say how to reveal them."""
+    if reveal is not True:
+        print(HIDDEN)
+        return
     for name, faults in answer_key().items():
         found = diagnose(train(name)).cases
         print(f"{name}: faults {', '.join(faults):<34} diagnose: {', '.join(found)}")
+    print()
+    print(mystery_f_story())
+
+
+def _f_line(what: str, changes: dict) -> str:
+    result = outcome(MYSTERIES["F"].replace(**changes))
+    history = result.history
+    if history.diverged:
+        return f"  {what}: diverged at step {history.diverged_at}"
+    return (f"  {what}: {metrics.NAMES['training_accuracy_after']} "
+            f"{metrics.training_accuracy_after(result):.2f}, {metrics.NAMES['validation_accuracy']} "
+            f"{metrics.validation_accuracy(history):.2f}; diagnose: "
+            f"{', '.join(diagnose(history).cases)}")
+
+
+def mystery_f_story() -> str:
+    """Mystery F, one fix at a time, each judged by a run (spoilers): the broken run, the
+    learning rate fixed (which uncovers overfitting), diagnose's remedy for that (dropout), and
+    a network too small to memorise."""
+    return "\n".join(["Mystery F, one fix at a time (each line is a run):",
+                      _f_line("as given (lr 0.6)", {}),
+                      _f_line("lr 0.1", {"lr": 0.1}),
+                      _f_line("lr 0.1 and dropout 0.5 (diagnose's remedy for overfitting)",
+                              {"lr": 0.1, "dropout": 0.5}),
+                      _f_line("lr 0.1 and one hidden layer of 8", _SECRETS["F"].fix)])

@@ -119,8 +119,12 @@ def _mark_divergence(ax, history: History):
         return
     x, text = mark
     ax.axvline(x, color=BROKEN_COLOR, linestyle="--", linewidth=1.5)
-    ax.text(x, 0.97, text, color=BROKEN_COLOR, transform=ax.get_xaxis_transform(), va="top",
-            ha="left", fontsize="small")
+    # Near the right end of the run, the label goes to the left of the line, inside the panel.
+    low, high = ax.get_xlim()
+    right_half = x >= low + 0.5 * (max(high, panels.epoch_span(history)) - low)
+    ax.annotate(text, (x, 0.97), xycoords=ax.get_xaxis_transform(), color=BROKEN_COLOR,
+                xytext=(-4 if right_half else 0, 0), textcoords="offset points", va="top",
+                ha="right" if right_half else "left", fontsize="small")
 
 
 TELEMETRY_OFF = "telemetry was off for this run"

@@ -389,9 +389,12 @@ def test_unscaled_inputs_are_named_as_the_cause():
 
 @pytest.mark.parametrize("name", mysteries.MYSTERIES)
 def test_diagnose_finds_each_mysterys_faults(name):
+    # A fault that a mystery hides behind its first (F's overfitting) may show already.
     faults = set(mysteries.answer_key()[name])
     root = set(mysteries._SECRETS[name].root)      # the cause behind the fault, found too
-    assert is_right(diagnose(mysteries.train(name)), faults | root)
+    uncovered = mysteries._SECRETS[name].uncovered
+    found = diagnose(mysteries.train(name))
+    assert is_right(found, faults | root) or is_right(found, faults | root | uncovered)
 
 
 @pytest.mark.parametrize("name", mysteries.MYSTERIES)
@@ -414,7 +417,7 @@ def test_wrong_partial_and_aliased_answers():
     assert mysteries.verdict("B", "vanishing").correct is False
     assert mysteries.verdict("B", "nonsense").correct is False
     assert mysteries.verdict("F", "overfitting").correct is False
-    assert "another fault" in mysteries.verdict("F", "overfitting").message
+    assert "does not show in this run yet" in mysteries.verdict("F", "overfitting").message
     assert "not why" in mysteries.verdict("E", "diverged").message
     assert mysteries.verdict("D", "none").correct is True
     assert mysteries.verdict("Z", "healthy").correct is False

@@ -45,11 +45,14 @@ TYPICAL_WRONG = {
     "04.3": ("import numpy as np\nfrom nnlab import experiments\n"
              "unseen = experiments.outcome(experiments.CASES['dropout'].broken.replace(seed=7))\n"
              "early_stop_epoch = int(np.argmin(unseen.history.val_loss))\n", "one off"),
-    "05.1": ("def batchnorm_normalize(x, eps=1e-5):\n"
-             "    return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)\n",
-             "axis=0"),
-    "05.2": ("batchnorm_rescues_raw_inputs = True\n", "Standardize the inputs"),
-    "05.3": ("same_output_alone_and_in_batch = False\n", "running averages"),
+    "05.1": ('trains_at_lr_1 = "plain"\n', "sweep"),
+    "05.2": ("import numpy as np\n\ndef batchnorm_backward(grad_out, x, gamma, eps=1e-5):\n"
+             "    inv_std = 1 / np.sqrt(x.var(axis=0) + eps)\n"
+             "    x_hat = (x - x.mean(axis=0)) * inv_std\n"
+             "    return gamma * inv_std * grad_out, (grad_out * x_hat).sum(0), grad_out.sum(0)\n",
+             "constants"),
+    "05.3": ("gradient_factor = 10\n", "does the layer's output"),
+    "05.4": ("batchnorm_rescues_raw_inputs = True\n", "(its input) x (the error at its unit)"),
 }
 
 IDS = list(exercises.EXERCISES)
@@ -110,7 +113,7 @@ def test_an_answer_of_the_wrong_type_is_wrong_and_names_what_is_valid():
     assert result.status == WRONG and "number" in result.reason
     result = exercises.verdict("03.1", "most")
     assert result.status == WRONG and "'at least half'" in result.reason
-    result = exercises.verdict("05.3", "yes")
+    result = exercises.verdict("05.4", "yes")
     assert result.status == WRONG and "True or False" in result.reason
 
 
@@ -146,7 +149,7 @@ def test_hint_and_solution_print(capsys):
 def test_an_unknown_exercise_is_a_message_listing_the_ids_not_an_error(capsys):
     exercises.check("1.1", None)
     printed = capsys.readouterr().out
-    assert printed.startswith("No such exercise — ") and "01.1" in printed and "05.3" in printed
+    assert printed.startswith("No such exercise — ") and "01.1" in printed and "05.4" in printed
     exercises.hint("9.9")
     exercises.solution(None)
     assert capsys.readouterr().out.count("No such exercise") == 2
@@ -167,7 +170,7 @@ def test_a_huge_number_is_judged_not_crashed(exercise_id):
     assert "OverflowError" not in result.reason and len(result.reason) < 400
 
 
-@pytest.mark.parametrize("exercise_id", ["00.2", "03.2", "04.2", "05.1"])
+@pytest.mark.parametrize("exercise_id", ["00.2", "03.2", "04.2", "05.2"])
 def test_a_function_returning_none_is_told_to_return(exercise_id):
     result = exercises.verdict(exercise_id, lambda *args, **kwargs: None)
     assert result.status == WRONG and "returned None" in result.reason, str(result)
