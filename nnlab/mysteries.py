@@ -208,7 +208,7 @@ def signs() -> dict:
             "loss and accuracy panels"),
         "diverged": (
             f"the engine stopped the run: {metrics.DIVERGED_MEANING}",
-            "loss panel: the red dashed line and the cross"),
+            "loss panel: the orange dashed line and the cross"),
         "inconclusive": (
             f"the run is too short to judge (fewer than {MIN_STEPS} steps, and the loss has not "
             "yet fallen far): a network still warming up looks like one that never learns",

@@ -15,7 +15,7 @@ from ..engine.gradcheck import gradcheck
 from ..engine.layers import Dense, Layer, Sigmoid
 from ..engine.losses import SoftmaxCrossEntropy
 from ..engine.models import mlp
-from ._common import (IN_PREDICT_FIRST, Exercise, Verdict, _array, _Invalid, _number, _right,
+from ._common import (IN_PREDICT_FIRST, Exercise, Verdict, _array, _Invalid, _number, _right, _scalar,
                       _wrong)
 
 # --- 00.1: the first loss of a fresh classifier ----------------------------------------
@@ -264,6 +264,7 @@ def suspect_batch(seed: int = 0) -> np.ndarray:
 
 
 def _judge_buggy_layer(answer) -> Verdict:
+    answer = _scalar(answer)        # a 0-d NumPy array or NumPy string is a name too
     if not isinstance(answer, str) or answer.strip().lower() not in SUSPECTS:
         raise _Invalid(f"`buggy_layer` should be the name of one of the suspects, "
                        f"{', '.join(map(repr, SUSPECTS))}, but it is {answer!r}.")
