@@ -35,7 +35,7 @@ THIRD_PANELS = ("accuracy", "dead", "weight_change")
 
 # How a figure tells its two runs apart: by colour AND by marker shape, never by colour
 # alone. The colours are from Okabe & Ito's palette for colour-vision deficiencies (orange
-# and blue stay apart under deuteranopia, tests/test_accessibility.py), darkened to 5:1
+# and blue stay apart under deuteranopia, tests/test_accessibility_figures.py), darkened to 5:1
 # contrast on white; the markers keep the runs apart in grey print too. Lessons may quote
 # ``words``: "orange triangles" is the broken run, "blue circles" the fixed one.
 RUN_STYLES = {
