@@ -177,7 +177,7 @@ def test_zero_epochs_is_a_clear_value_error_everywhere():
     verdict = mysteries.fix_verdict("A", mysteries.MYSTERIES["A"].replace(epochs=0))
     assert verdict.correct is False and "epochs" in verdict.message
     from nnlab import exercises
-    said = str(exercises.verdict("01.2", config))
+    said = str(exercises.verdict("01.3", config))
     assert "StopIteration" not in said and "epochs" in said
 
 
@@ -206,14 +206,14 @@ def test_a_check_never_judges_the_answer_left_from_before_a_failed_answer_cell()
                        "my_fixed_config = case.broken.replace(activation='tanh')\n")
         failed = shell.run_cell("my_fixed_config = case.broken.replace(activaton='relu')\n")
         assert not failed.success
-        said = exercises.verdict("01.2", namespace=shell.user_ns)
+        said = exercises.verdict("01.3", namespace=shell.user_ns)
         assert said.status == exercises.NOT_RUN and "raised an error" in said.reason
         shell.run_cell("my_fixed_config = None\n")
-        said = exercises.verdict("01.2", namespace=shell.user_ns)
+        said = exercises.verdict("01.3", namespace=shell.user_ns)
         assert said.status == exercises.NOT_ANSWERED
         # a failing cell that did assign the answer first leaves a fresh answer, judged
         shell.run_cell("my_fixed_config = case.broken\nraise RuntimeError('later line')\n")
-        assert exercises.verdict("01.2", namespace=shell.user_ns).status == exercises.WRONG
+        assert exercises.verdict("01.3", namespace=shell.user_ns).status == exercises.WRONG
     finally:
         shell.events.unregister("pre_run_cell", exercises._cell_starts)
         shell.events.unregister("post_run_cell", exercises._cell_ends)
