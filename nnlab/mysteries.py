@@ -175,8 +175,16 @@ def signs() -> dict:
     """``{case: (what the telemetry shows, where on the dashboard)}`` for every answer a
     learner may give: the capstone's table, with the course's thresholds (nnlab.metrics)."""
     from .diagnosis import MIN_STEPS
+    from .diagnosis.rules import UNSCALED_LARGEST, UNSCALED_RATIO
     dead = metrics.DEAD_FRACTION_THRESHOLD
     return {
+        "unscaled_inputs": (
+            "the inputs were not standardized: the input features' scales (max(|mean|, std) of "
+            f"each) are {UNSCALED_RATIO:g} times apart or more, or one is {UNSCALED_LARGEST:g} or "
+            "larger. A tanh or sigmoid "
+            "net's first layer then saturates; a ReLU net's first-layer gradients share the "
+            "features' spread of scales, so no one learning rate suits them all",
+            "the inputs' scale in the description; the activation panel's first bar"),
         "vanishing_gradients": (
             "the backpropagated error shrinks on its way back: the first hidden layer gets a "
             "hundred times less than the last, or worse; the first layers' update-to-data "

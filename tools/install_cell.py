@@ -80,6 +80,12 @@ def refreshed(notebook: dict, lesson: Path) -> dict:
              "metadata": {ROLE: "install"}, "outputs": [], "source": install_source()}]
     for cell in made:
         cell["source"] = cell["source"].splitlines(keepends=True)
+    # An install cell already current keeps what the lesson's last run (make notebooks) gave it.
+    ran = next((cell for cell in notebook["cells"]
+                if cell.get("metadata", {}).get(ROLE) == "install"
+                and "".join(cell["source"]) == install_source()), None)
+    if ran is not None:
+        made[1]["execution_count"], made[1]["outputs"] = ran.get("execution_count"), ran["outputs"]
     at = 1 if cells and cells[0]["cell_type"] == "markdown" else 0
     return {**notebook, "cells": cells[:at] + made + cells[at:]}
 
