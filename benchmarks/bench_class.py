@@ -29,9 +29,7 @@ import argparse
 import json
 import os
 import random
-import secrets
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -41,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy"))
 
 from class_hub import MemoryLimit, parse_bytes  # noqa: E402
-from operate import Hub, login  # noqa: E402
+from operate import Hub, login, running_hub  # noqa: E402
 
 LESSON = "01_vanishing_gradients.ipynb"
 LAB_CALL = "labs.vanishing()"
@@ -129,42 +127,13 @@ class Plan:
         self.ready.set()
 
 
-def start_hub(state: Path, token: str, background: bool) -> tuple[subprocess.Popen, Hub]:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "NNLAB_HUB_STATE_DIR": str(state), "NNLAB_HUB_OPERATOR_TOKEN": token,
-           "NNLAB_HUB_CULL_KERNELS_AFTER": str(KERNEL_IDLE),
-           "NNLAB_HUB_CULL_SERVERS_AFTER": str(SERVER_IDLE),
-           "NNLAB_HUB_CULL_EVERY": str(CULL_EVERY), "NNLAB_HUB_MEM_LIMIT": MEM_LIMIT,
-           "NNLAB_HUB_BACKGROUND": "1" if background else "0"}
-    log = open(state / "hub.log", "w")
-    process = subprocess.Popen([sys.executable, str(ROOT / "deploy" / "launch.py"),
-                                f"--port={port}"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    hub = Hub(f"http://127.0.0.1:{port}", token, timeout=120)
-    hub.wait(lambda: _answers(hub), "the hub to answer", timeout=90)
-    return process, hub
-
-
-def _answers(hub: Hub) -> bool:
-    import requests
-
-    try:
-        return hub.api("GET", "/").status_code == 200
-    except requests.ConnectionError:
-        return False
-
-
 def one_class(learners: int, paces, stage_seconds: float, arrival: float, background: bool,
               state: Path) -> dict:
-    state.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(16)
-    process, hub = start_hub(state, token, background)
+    settings = {"CULL_KERNELS_AFTER": KERNEL_IDLE, "CULL_SERVERS_AFTER": SERVER_IDLE,
+                "CULL_EVERY": CULL_EVERY, "MEM_LIMIT": MEM_LIMIT,
+                "BACKGROUND": "1" if background else "0"}
     memory = MemoryLimit(parse_bytes(MEM_LIMIT))
-    try:
+    with running_hub(state, settings) as hub:
         plan = Plan(paces, stage_seconds, str(ROOT / "notebooks"))
         names = [f"learner{index:03d}" for index in range(learners)]
         threads = [Learner(hub, name, seed, plan) for seed, name in enumerate(names)]
@@ -222,13 +191,6 @@ def one_class(learners: int, paces, stage_seconds: float, arrival: float, backgr
                 "cull_every_s": CULL_EVERY, "load_average_at_end": load,
                 "errors": [f"{t.user}: {t.error}" for t in threads if t.error],
                 "cpu_seconds_hub_side": sum(os.times()[:4]) - sum(cpu_before[:4])}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-        subprocess.run(["pkill", "-f", str(state)], check=False)
 
 
 def _num(value) -> str:

@@ -9,9 +9,17 @@ hub's public URL, as a browser's would. Everything but :func:`login` needs the o
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import requests
 
@@ -81,9 +89,16 @@ class Hub:
     def run(self, name: str, kernel_id: str, code: str, timeout: float = 120.0) -> str:
         """Run ``code`` in that kernel; returns what it printed (its streams and results).
 
-        Raises RuntimeError with the traceback when the code raised.
+        Raises RuntimeError with the traceback when the code raised. Works from code that
+        already runs an event loop in this thread (Jupyter, Playwright's sync API): the
+        kernel's websocket is then driven from a thread of its own.
         """
-        return asyncio.run(self._run(name, kernel_id, code, timeout))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._run(name, kernel_id, code, timeout))
+        with concurrent.futures.ThreadPoolExecutor(1) as worker:
+            return worker.submit(asyncio.run, self._run(name, kernel_id, code, timeout)).result()
 
     async def _run(self, name: str, kernel_id: str, code: str, timeout: float) -> str:
         from tornado.httpclient import HTTPRequest
@@ -159,3 +174,43 @@ def login(url: str, name: str, password: str = "") -> str:
     if "/hub/login" in response.url and "Invalid" in response.text:
         raise PermissionError(f"the hub refused {name!r}'s login")
     return response.url
+
+
+def answers(hub: Hub) -> bool:
+    """True once the hub's REST API answers."""
+    try:
+        return hub.api("GET", "/").status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+@contextlib.contextmanager
+def running_hub(state: Path, settings: dict[str, str], timeout: float = 120.0):
+    """The class hub as `make hub` starts it (deploy/launch.py), on a free loopback port, with
+    its state under ``state`` and ``settings`` as NNLAB_HUB_* variables (``{"MEM_LIMIT": "1G"}``);
+    yields a :class:`Hub` holding a fresh operator token once the hub answers, and stops the hub
+    and every learner's server afterwards. For tests and benchmarks."""
+    state = Path(state)
+    state.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = {**os.environ, "NNLAB_HUB_STATE_DIR": str(state), "NNLAB_HUB_OPERATOR_TOKEN": token,
+           **{f"NNLAB_HUB_{name}": str(value) for name, value in settings.items()}}
+    launch = Path(__file__).resolve().parent / "launch.py"
+    with open(state / "hub.log", "w") as log:
+        process = subprocess.Popen([sys.executable, str(launch), f"--port={port}"],
+                                   cwd=launch.parents[1], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        hub = Hub(f"http://127.0.0.1:{port}", token, timeout=timeout)
+        hub.wait(lambda: answers(hub), "the hub to answer", timeout=90)
+        yield hub
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+        subprocess.run(["pkill", "-f", str(state)], check=False)

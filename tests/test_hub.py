@@ -5,7 +5,6 @@ Starts a real JupyterHub with its proxy on loopback (short culling times), as `m
 """
 
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -21,12 +20,6 @@ sys.path.insert(0, str(DEPLOY))
 from class_hub import ClassSettings, MemoryLimit, parse_bytes, seed_home  # noqa: E402
 
 PROXY = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- pieces, without a hub --------------------------------------------------------------------
@@ -105,6 +98,25 @@ def test_internal_ports_are_chosen_free_so_two_hubs_do_not_collide():
     assert len(ports) == 6
 
 
+def test_running_code_works_where_an_event_loop_already_runs():
+    """Playwright's sync API (the browser tests, one session) and Jupyter keep an event loop
+    running in the main thread; asyncio.run alone refuses to start there."""
+    import asyncio
+
+    from operate import Hub
+
+    class Offline(Hub):
+        async def _run(self, name, kernel_id, code, timeout):
+            await asyncio.sleep(0)
+            return f"{name} ran {code}"
+
+    async def inside_a_loop():
+        return Offline("http://127.0.0.1:1").run("ada", "kernel", "1 + 1")
+
+    assert asyncio.run(inside_a_loop()) == "ada ran 1 + 1"
+    assert Offline("http://127.0.0.1:1").run("ada", "kernel", "2") == "ada ran 2"
+
+
 def test_the_makefile_and_the_extras_install_the_hub():
     makefile = (ROOT / "Makefile").read_text()
     assert "HUB_ARGS ?=" in makefile and "deploy/launch.py $(HUB_ARGS)" in makefile
@@ -121,39 +133,12 @@ CULL_EVERY = 3
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    from operate import Hub
+    from operate import running_hub
 
     state = tmp_path_factory.mktemp("hub")
-    port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "NNLAB_HUB_STATE_DIR": str(state), "NNLAB_HUB_OPERATOR_TOKEN": token,
-           "NNLAB_HUB_CULL_KERNELS_AFTER": str(KERNEL_IDLE),
-           "NNLAB_HUB_CULL_SERVERS_AFTER": str(SERVER_IDLE),
-           "NNLAB_HUB_CULL_EVERY": str(CULL_EVERY), "NNLAB_HUB_MEM_LIMIT": "1500M"}
-    log = open(state / "hub.log", "w")
-    process = subprocess.Popen([sys.executable, str(DEPLOY / "launch.py"), f"--port={port}"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    running = Hub(f"http://127.0.0.1:{port}", token)
-    try:
-        running.wait(lambda: _answers(running), "the hub to answer", timeout=60)
+    with running_hub(state, {"CULL_KERNELS_AFTER": KERNEL_IDLE, "CULL_SERVERS_AFTER": SERVER_IDLE,
+                             "CULL_EVERY": CULL_EVERY, "MEM_LIMIT": "1500M"}) as running:
         yield running, state
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-        log.close()
-        subprocess.run(["pkill", "-f", str(state)], check=False)
-
-
-def _answers(hub) -> bool:
-    import requests
-
-    try:
-        return hub.api("GET", "/").status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 LAB_CODE = ("import nnlab, os\nfrom nnlab import labs\nlab = labs.vanishing()\n"

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -76,10 +77,11 @@ def _end(proc: subprocess.Popen) -> None:
             pass
 
 
-@pytest.fixture(scope="module")
-def voila_demo(chromium_path, tmp_path_factory):
-    """`python -m nnlab.demo` (what `make demo` runs) on a free port, in a private HOME."""
-    base = tmp_path_factory.mktemp("voila")
+@contextlib.contextmanager
+def running_demo(base: Path, *options: str):
+    """`python -m nnlab.demo` (what `make demo` runs) on a free loopback port, in a private
+    HOME under ``base``, with ``options`` as DEMO_ARGS would pass them. Yields (url, process)
+    once the landing page answers; ends Voila and its kernels afterwards."""
     port = _unused_port()
     env = dict(os.environ, HOME=str(base), JUPYTER_CONFIG_DIR=str(base / "config"),
                JUPYTER_DATA_DIR=str(base / "data"), JUPYTER_RUNTIME_DIR=str(base / "runtime"),
@@ -88,7 +90,7 @@ def voila_demo(chromium_path, tmp_path_factory):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "nnlab.demo", "--build-dir", str(base / "demo"),
-             "--no-browser", f"--port={port}", "--ip=127.0.0.1"],
+             "--no-browser", f"--port={port}", "--ip=127.0.0.1", *options],
             cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -106,9 +108,16 @@ def voila_demo(chromium_path, tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"Voila did not answer in 90 s:\n{log_path.read_text()}")
             time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         _end(proc)
+
+
+@pytest.fixture(scope="module")
+def voila_demo(chromium_path, tmp_path_factory):
+    """`make demo` as it starts by default."""
+    with running_demo(tmp_path_factory.mktemp("voila")) as (url, _):
+        yield url
 
 
 def test_demo_refuses_a_busy_port(tmp_path):

@@ -4,15 +4,13 @@ times and a cap of 2 set through the same options DEMO_ARGS takes)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
-from test_lecture_and_export import REPO_ROOT, _end, _unused_port
+from test_lecture_and_export import running_demo
 from test_lessons_in_browser import SEL_LAB, wait_image_settled
 
 IDLE = 20         # seconds before an idle, unconnected kernel is shut down (a page that is
@@ -22,38 +20,11 @@ CAP = 2
 
 @pytest.fixture(scope="module")
 def room_demo(chromium_path, tmp_path_factory):
-    base = tmp_path_factory.mktemp("voila-room")
-    port = _unused_port()
-    env = dict(os.environ, HOME=str(base), JUPYTER_CONFIG_DIR=str(base / "config"),
-               JUPYTER_DATA_DIR=str(base / "data"), JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-               IPYTHONDIR=str(base / "ipython"), MPLCONFIGDIR=str(base / "mpl"))
-    log_path = base / "voila.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "nnlab.demo", "--build-dir", str(base / "demo"),
-             "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-             f"--MappingKernelManager.cull_idle_timeout={IDLE}",
-             "--MappingKernelManager.cull_interval=1", f"--CappedKernelManager.max_kernels={CAP}"],
-            cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"nnlab.demo exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/voila/render/index.ipynb", timeout=30) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"Voila did not answer in 90 s:\n{log_path.read_text()}")
-            time.sleep(0.3)
-        yield url, proc
-    finally:
-        _end(proc)
+    with running_demo(tmp_path_factory.mktemp("voila-room"),
+                      f"--MappingKernelManager.cull_idle_timeout={IDLE}",
+                      "--MappingKernelManager.cull_interval=1",
+                      f"--CappedKernelManager.max_kernels={CAP}") as running:
+        yield running
 
 
 def kernels_of(proc) -> int:
