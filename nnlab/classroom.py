@@ -1,9 +1,12 @@
 """How a class runs the course: worked solutions on or off, and grading mode.
 
 Two settings, read wherever they matter (``exercises.solution``, ``exercises.check``,
-the labs' background preparation):
+the capstone's ``mysteries`` checks, solutions and reveal, the labs' background
+preparation):
 
-- ``solutions``: ``exercises.solution("01.2")`` prints a worked answer. An
+- ``solutions``: ``exercises.solution("01.2")`` prints a worked answer, and
+  ``mysteries.solution("B")`` and ``mysteries.compare_with_diagnosis(True)`` the
+  capstone's answers. An
   instructor who ships the lessons without worked solutions turns it off, for
   the whole class with the environment variable ``NNLAB_SOLUTIONS=0`` (set in
   the JupyterHub image, say), or in a notebook with
