@@ -70,7 +70,8 @@ _KEEP = object()
 
 class NotRight(AssertionError):
     """Raised by a check under a grader for an answer that is not right (or not given); the
-    message is the line the learner's check prints ("Not quite — ...", "Not answered yet — ...").
+    message is the line the learner's check prints ("Not quite — ...", "Not answered yet — ...",
+    "Not quite: ..." for a mystery).
     ``exercises.NotRight`` is this class."""
 
 

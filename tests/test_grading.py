@@ -72,8 +72,8 @@ def _wrong_message(exercise) -> str:
     if exercise.kind == "mystery":
         return mysteries.verdict(exercise.mystery, "a wrong answer").message
     if exercise.kind == "mystery_fix":
-        return mysteries.fix_verdict(exercise.mystery,
-                                     mysteries.MYSTERIES[exercise.mystery].replace(epochs=1)).message
+        one_epoch = mysteries.MYSTERIES[exercise.mystery].replace(epochs=1)
+        return mysteries.fix_verdict(exercise.mystery, one_epoch).message
     return "Not quite — "
 
 
@@ -270,7 +270,8 @@ CHECK_2 = 'from nnlab import exercises\nexercises.check("01.2")  # reads `tanh_i
     (["gradient_ratio_prediction = None", CHECK.replace("01.1", "01.9"), "tanh_init_std = None",
       CHECK_2], "checks '01.9', which nnlab.exercises does not register"),
     (["gradient_ratio_prediction = None", CHECK.replace("`gradient_ratio_prediction`", "`guess`")],
-     "the comment says the check reads `guess`, but exercise 01.1 reads `gradient_ratio_prediction`"),
+     "the comment says the check reads `guess`, but exercise 01.1 reads "
+     "`gradient_ratio_prediction`"),
     (["gradient_ratio_prediction = None", CHECK], "has no check cell for 01.2"),
     (["gradient_ratio_prediction = tanh_init_std = None", CHECK, CHECK_2],
      "is the answer cell of both 01.1 and 01.2"),
@@ -321,7 +322,8 @@ def _broken(*changes: str, number: str = "06"):
      "checks 06.E.fix a second time"),
     (*_broken("answer_c = None", "answer_c = fix_c = None", "fix_c = None", "print()"),
      "cell 6 is the answer cell of both 06.C and 06.C.fix"),
-    (['x = None', 'mysteries.check("B", x)'], "06", "cell 1: mysteries.check(\"B\", ...) reads `x`"),
+    (['x = None', 'mysteries.check("B", x)'], "06",
+     "cell 1: mysteries.check(\"B\", ...) reads `x`"),
     (['answer_b = None', 'mysteries.check("B", answer_b)'], "07",
      "the mysteries are graded in lesson 06 (the capstone), not in 07"),
 ])
