@@ -1,18 +1,22 @@
 """How a class runs the course: worked solutions on or off, and grading mode.
 
 Two settings, read wherever they matter (``exercises.solution``, ``exercises.check``,
-the labs' background preparation):
+the capstone's ``mysteries`` checks, solutions and reveal, the labs' background
+preparation):
 
-- ``solutions``: ``exercises.solution("01.2")`` prints a worked answer. An
+- ``solutions``: ``exercises.solution("01.2")`` prints a worked answer, and
+  ``mysteries.solution("B")`` and ``mysteries.compare_with_diagnosis(True)`` the
+  capstone's answers. An
   instructor who ships the lessons without worked solutions turns it off, for
   the whole class with the environment variable ``NNLAB_SOLUTIONS=0`` (set in
   the JupyterHub image, say), or in a notebook with
   ``classroom.configure(solutions=False)``; the assignments ``make assignments``
   generates do the latter in a read-only cell. Hints stay on.
-- ``grading``: a grader runs the notebook. Then ``exercises.check`` raises
-  :class:`exercises.NotRight` (with the reason a learner's check prints) for an
-  answer that is not right, so an autograder test cell loses its points; no
-  background thread starts; and worked solutions are off. It is on while
+- ``grading``: a grader runs the notebook. Then ``exercises.check`` and the
+  capstone's ``mysteries.check`` / ``mysteries.check_fix`` raise :class:`NotRight`
+  (with the reason a learner's check prints) for an answer that is not right, so
+  an autograder test cell loses its points; no background thread starts; and
+  worked solutions are off. It is on while
   nbgrader autogrades or validates (nbgrader sets ``NBGRADER_EXECUTION``), with
   ``NNLAB_GRADING=1`` (for another grader), or with ``configure(grading=True)``.
 
@@ -62,6 +66,13 @@ def settings() -> ClassSettings:
 
 
 _KEEP = object()
+
+
+class NotRight(AssertionError):
+    """Raised by a check under a grader for an answer that is not right (or not given); the
+    message is the line the learner's check prints ("Not quite — ...", "Not answered yet — ...",
+    "Not quite: ..." for a mystery).
+    ``exercises.NotRight`` is this class."""
 
 
 def configure(*, solutions=_KEEP, grading=_KEEP) -> ClassSettings:

@@ -11,6 +11,17 @@ opinion at the end.
 
 Every mystery trains in well under a second, and the same configuration always
 gives the same run, so a verdict never changes between runs.
+
+In the lesson, mystery "A" is the worked example; each of the others (``GRADED``)
+has an answer cell and a check cell for naming its fault, ``answer_b = ...`` then
+``mysteries.check("B", answer_b)``, and for fixing it, ``fix_b = ...`` then
+``mysteries.check_fix("B", fix_b)`` (the names :func:`answer_name` and
+:func:`fix_name` give). ``make assignments`` (:mod:`nnlab.grading`) grades those
+pairs, with :func:`worked_answer` and :func:`worked_fix_source` as the solutions.
+Under a grader (:mod:`nnlab.classroom`) ``check`` and ``check_fix`` raise
+:class:`~nnlab.classroom.NotRight`, with the line a learner sees, for an answer
+that is not right or not given; :func:`solution` and the reveal of
+:func:`compare_with_diagnosis` are off wherever worked solutions are off.
 """
 
 from __future__ import annotations
@@ -19,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import metrics
+from . import classroom, metrics
+from .classroom import NotRight
 from .diagnosis import CASE_NAMES, diagnose
 from .experiments import Experiment, outcome, run
 
@@ -27,6 +39,11 @@ from .experiments import Experiment, outcome, run
 # this much: 0.05 is 15 of the 300 training examples, or 10 of the 200 validation ones,
 # well above the 0.01-0.03 a change of seed moves them.
 FIX_MARGIN = 0.05
+
+# Mystery A is the lesson's worked example (answered and fixed in front of the learner);
+# the others are the learner's to solve, and the ones an assignment grades.
+WORKED_EXAMPLE = "A"
+GRADED = ("B", "C", "D", "E", "F")
 
 # A change to the healthy network is accepted if it costs at most this much.
 HEALTHY_TOLERANCE = 0.02
@@ -249,6 +266,16 @@ def _unknown(name) -> str:
             f"{', '.join(map(repr, MYSTERIES))}.")
 
 
+def answer_name(name: str) -> str:
+    """The variable a learner names mystery ``name``'s fault in: ``answer_b`` for "B"."""
+    return f"answer_{name.lower()}"
+
+
+def fix_name(name: str) -> str:
+    """The variable a learner puts mystery ``name``'s fixed Experiment in: ``fix_b`` for "B"."""
+    return f"fix_{name.lower()}"
+
+
 def train(name: str):
     """Train mystery ``name`` (once; later calls return the same History at once)."""
     config = _mystery(name)
@@ -319,14 +346,15 @@ def verdict(name: str, answer) -> MysteryVerdict:
     if secret is None:
         return MysteryVerdict(False, _unknown(name))
     if answer is None:
-        return MysteryVerdict(None, "Not answered yet — set answer = '...' (one of "
-                             f"{', '.join(CASE_NAMES)}) and re-run.")
+        return MysteryVerdict(None, f"Not answered yet — set {answer_name(name)} = '...' (one "
+                                    f"of {', '.join(CASE_NAMES)}) and re-run.")
     named, unknown = _normalise(answer)
     if unknown:
         return MysteryVerdict(False, f"{', '.join(unknown)} is not one of the cases. Answer with one "
                               f"of {', '.join(CASE_NAMES)} (or a list of them, for two faults).")
     if not named:
-        return MysteryVerdict(False, "The answer names no case: write one, e.g. answer = 'dead_relu'.")
+        return MysteryVerdict(False, f"The answer names no case: write one, e.g. "
+                                     f"{answer_name(name)} = 'dead_relu'.")
     faults = secret.faults
     allowed = secret.faults | secret.symptoms | secret.root | secret.uncovered
     if named and named <= secret.uncovered:
@@ -355,9 +383,19 @@ def verdict(name: str, answer) -> MysteryVerdict:
                           f"Hint: {secret.hint}")
 
 
+def _report(judged: MysteryVerdict) -> None:
+    """Print a verdict; under a grader, raise NotRight with it unless it is right."""
+    if judged.correct is not True and classroom.settings().grading:
+        raise NotRight(judged.message)
+    print(judged.message)
+
+
 def check(name: str, answer) -> None:
-    """Print whether ``answer`` names mystery ``name``'s fault(s), and why."""
-    print(verdict(name, answer).message)
+    """Print whether ``answer`` names mystery ``name``'s fault(s), and why.
+
+    Under a grader (:mod:`nnlab.classroom`) an answer that is not right, or not given,
+    raises :class:`~nnlab.classroom.NotRight` with that line instead."""
+    _report(verdict(name, answer))
 
 
 def hint(name: str) -> None:
@@ -366,14 +404,44 @@ def hint(name: str) -> None:
     print(secret.hint if secret else _unknown(name))
 
 
+_SOLUTIONS_OFF = ("Worked solutions are off in this course (your instructor's setting, "
+                  "nnlab.classroom). Hints stay on: {hints}")
+
+
+def worked_answer(name: str):
+    """Mystery ``name``'s fault as an answer ``check`` accepts: the case's name, or a sorted
+    list of names for more than one. Spoilers. Raises ValueError for an unknown mystery."""
+    secret = _SECRETS.get(name) if isinstance(name, str) else None
+    if secret is None:
+        raise ValueError(_unknown(name))
+    faults = sorted(secret.faults)
+    return faults[0] if len(faults) == 1 else faults
+
+
+def worked_fix_source(name: str) -> str:
+    """Python source of a fix ``check_fix`` accepts for mystery ``name``, such as
+    ``mysteries.MYSTERIES["B"].replace(lr=0.5)`` (the mystery itself for the healthy one), in a
+    namespace where ``mysteries`` is :mod:`nnlab.mysteries`. Spoilers. ValueError if unknown."""
+    secret = _SECRETS.get(name) if isinstance(name, str) else None
+    if secret is None:
+        raise ValueError(_unknown(name))
+    changes = ", ".join(f"{key}={value!r}" for key, value in secret.fix.items())
+    mystery = f'mysteries.MYSTERIES["{name}"]'
+    return f"{mystery}.replace({changes})" if changes else mystery
+
+
 def solution(name: str) -> None:
-    """Print mystery ``name``'s fault(s), the explanation and a fix that works."""
+    """Print mystery ``name``'s fault(s), the explanation and a fix that works.
+
+    Off (it says so) where worked solutions are off (:mod:`nnlab.classroom`)."""
     secret = _SECRETS.get(name) if isinstance(name, str) else None
     if secret is None:
         print(_unknown(name))
         return
-    changes = ", ".join(f"{key}={value!r}" for key, value in secret.fix.items())
-    fix = (f"fix = mysteries.MYSTERIES[{name!r}].replace({changes})" if changes
+    if not classroom.settings().solutions:
+        print(_SOLUTIONS_OFF.format(hints=f"mysteries.hint({name!r})"))
+        return
+    fix = (f"{fix_name(name)} = {worked_fix_source(name)}" if secret.fix
            else "No fix needed: leave it as it is.")
     print(f"Mystery {name}: {' and '.join(sorted(secret.faults))}.\n"
           f"{secret.explanation}\n{fix}")
@@ -422,10 +490,10 @@ def fix_verdict(name: str, fix) -> MysteryVerdict:
     if config is None or secret is None:
         return MysteryVerdict(False, _unknown(name))
     if fix is None:
-        return MysteryVerdict(None, f"Not answered yet — set fix = mysteries.MYSTERIES[{name!r}]"
-                                    ".replace(...) and re-run.")
+        return MysteryVerdict(None, f"Not answered yet — set {fix_name(name)} = "
+                                    f"mysteries.MYSTERIES[{name!r}].replace(...) and re-run.")
     if not isinstance(fix, Experiment):
-        return MysteryVerdict(False, f"fix must be an Experiment, such as "
+        return MysteryVerdict(False, f"{fix_name(name)} must be an Experiment, such as "
                                      f"mysteries.MYSTERIES[{name!r}].replace(lr=0.1), but got "
                                      f"{type(fix).__name__}.")
     try:
@@ -481,8 +549,11 @@ def fix_verdict(name: str, fix) -> MysteryVerdict:
 
 
 def check_fix(name: str, fix) -> None:
-    """Print whether the Experiment ``fix`` removes mystery ``name``'s fault(s)."""
-    print(fix_verdict(name, fix).message)
+    """Print whether the Experiment ``fix`` removes mystery ``name``'s fault(s).
+
+    Under a grader (:mod:`nnlab.classroom`) a fix that is not accepted, or not given,
+    raises :class:`~nnlab.classroom.NotRight` with that line instead."""
+    _report(fix_verdict(name, fix))
 
 
 def answer_key() -> dict:
@@ -496,9 +567,13 @@ HIDDEN = ("The answers are hidden, so that the saved notebook does not give them
 
 def compare_with_diagnosis(reveal: bool = False) -> None:
     """Print, for each mystery, its faults next to what ``diagnose`` finds: spoilers, so only
-    with ``reveal=True``; otherwise say how to reveal them."""
+    with ``reveal=True``; otherwise say how to reveal them. Where worked solutions are off
+    (:mod:`nnlab.classroom`) it says so instead of revealing."""
     if reveal is not True:
         print(HIDDEN)
+        return
+    if not classroom.settings().solutions:
+        print(_SOLUTIONS_OFF.format(hints='mysteries.hint("B") ... mysteries.hint("F")'))
         return
     for name, faults in answer_key().items():
         found = diagnose(train(name)).cases

@@ -44,6 +44,7 @@ import re
 import sys
 
 from .. import classroom
+from ..classroom import NotRight   # raised by check under a grader (nnlab.classroom)
 from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05
 from ._common import (NOT_ANSWERED, NOT_IMPLEMENTED, NOT_RUN, RIGHT, STUB_NOTE, UNKNOWN, WRONG,
                       Exercise, Verdict, _Invalid, _wrong)
@@ -156,11 +157,6 @@ def verdict(exercise_id: str, answer=_FROM_NOTEBOOK, namespace: dict | None = No
         return _wrong(str(invalid))
     except Exception as error:       # the learner's code failed: say how, do not stop the lesson
         return _wrong(f"running your answer raised {type(error).__name__}: {error}")
-
-
-class NotRight(AssertionError):
-    """Raised by ``check`` under a grader for an answer that is not right; the message is the
-    line the learner's check prints ("Not quite — ...", "Not answered yet — ...")."""
 
 
 def check(exercise_id: str, answer=_FROM_NOTEBOOK) -> None:
