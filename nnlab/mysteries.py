@@ -526,7 +526,7 @@ def fix_verdict(name: str, fix) -> MysteryVerdict:
                               f"{score_after:.2f} (it was {score_before:.2f}).")
     found = [case for case in diagnose(after.history).cases if case != "healthy"]
     trend = f"{label} {_shown(score_before, before)} -> {_shown(score_after, after)}"
-    remaining = [case for case in found if case in secret.faults]
+    remaining = [case for case in found if case in secret.faults | secret.root]
     if remaining:
         return MysteryVerdict(False, f"Not fixed yet: {' and '.join(remaining)} still "
                                      f"show{'s' if len(remaining) == 1 else ''} ({trend}). "
