@@ -499,6 +499,16 @@ def markdown(results: dict) -> str:
     return "\n".join(parts)
 
 
+def keep_class_block(text: str, old: str) -> str:
+    """``text`` (this run's RESULTS.md) with the class block that ``make bench-class`` wrote
+    into ``old`` (the file before), kept as it was: the two benchmarks share one file."""
+    start, end = "<!-- bench-class:", "<!-- /bench-class -->"
+    if start not in old or end not in old:
+        return text
+    block = start + old.split(start, 1)[1].split(end, 1)[0] + end
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
@@ -566,7 +576,8 @@ def main(argv=None) -> int:
         print(f"wrote {args.json}")
     if args.markdown is not None:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown(results))
+        old = args.markdown.read_text() if args.markdown.exists() else ""
+        args.markdown.write_text(keep_class_block(markdown(results), old))
         print(f"wrote {args.markdown}")
     return 0
 

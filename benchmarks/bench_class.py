@@ -18,7 +18,8 @@ a thread of this process:
 
 Memory per learner is read from their memory cgroup (server and kernels together; the hub puts
 every learner in one) at the end of each stage and at its peak. Prints a table, writes
-benchmarks/results_class.json. Run it on an otherwise idle machine: the numbers are the machine's.
+benchmarks/results_class.json and the class block of benchmarks/RESULTS.md (``--report`` rebuilds
+that block from saved runs). Run it on an otherwise idle machine: the numbers are the machine's.
 
     python benchmarks/bench_class.py --learners 10 --paces 8,4,2,1 --stage-seconds 60
 """
@@ -51,6 +52,9 @@ import random as _random
 from nnlab import labs as _labs
 from nnlab.lab import widget_values as _values
 _lab_on_screen = _labs.vanishing()
+# What the browser sends when it shows the lab (the output's view count): a learner is looking,
+# so the labs' background preparation starts where the hub allows it (NNLAB_SPECULATE).
+_lab_on_screen.output._view_count = 1
 _choices = _random.Random({seed})
 _controls = [(name, _values(widget)) for name, widget in _lab_on_screen.controls.items()
              if name not in ("epoch", "play") and len(_values(widget)) > 1]
@@ -86,6 +90,7 @@ class Learner(threading.Thread):
         self.first_figure = float("nan")
         self.clicks: dict[float, list[float]] = {pace: [] for pace in plan.paces}
         self.error = ""
+        self.background_runs = 0       # runs the kernel's background preparation trained
 
     def run(self):
         try:
@@ -110,6 +115,9 @@ class Learner(threading.Thread):
                     sent = time.perf_counter()
                     self.hub.run(self.user, self.kernel, "_click()", timeout=600)
                     self.clicks[pace].append(time.perf_counter() - sent)
+            said = self.hub.run(self.user, self.kernel, "from nnlab import speculate\n"
+                                "print(speculate.SPECULATOR.runs)", timeout=600)
+            self.background_runs = int(said.split()[-1])
         except Exception as error:     # reported in the results, never hidden
             self.error = f"{type(error).__name__}: {error}"
 
@@ -189,6 +197,7 @@ def one_class(learners: int, paces, stage_seconds: float, arrival: float, backgr
                 "kernels_culled_after_s": kernels_gone, "kernel_cull_configured_s": KERNEL_IDLE,
                 "servers_culled_after_s": servers_gone, "server_cull_configured_s": SERVER_IDLE,
                 "cull_every_s": CULL_EVERY, "load_average_at_end": load,
+                "background_runs": sum(t.background_runs for t in threads),
                 "errors": [f"{t.user}: {t.error}" for t in threads if t.error],
                 "cpu_seconds_hub_side": sum(os.times()[:4]) - sum(cpu_before[:4])}
 
@@ -215,9 +224,53 @@ def table(results: list[dict]) -> str:
             f"{_num(result['memory_peak_mib_max'])} MiB; "
             f"idle kernels culled {result['kernels_culled_after_s']:.0f} s after the last click "
             f"(configured {KERNEL_IDLE} s, checked every {CULL_EVERY} s), idle servers "
-            f"{result['servers_culled_after_s']:.0f} s (configured {SERVER_IDLE} s); errors: "
+            f"{result['servers_culled_after_s']:.0f} s (configured {SERVER_IDLE} s); runs "
+            f"trained in the background: {result.get('background_runs', 'n/a')}; errors: "
             f"{result['errors'] or 'none'}")
     return "\n".join(lines)
+
+
+BLOCK_START = "<!-- bench-class: written by benchmarks/bench_class.py -->"
+BLOCK_END = "<!-- /bench-class -->"
+
+
+def machine() -> str:
+    """One line: the cores, the memory and the date, for the report."""
+    import platform
+
+    with open("/proc/meminfo") as info:
+        total_kib = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
+    return (f"{os.cpu_count()} cores, {total_kib / 2 ** 20:.1f} GiB RAM, {platform.platform()}, "
+            f"Python {platform.python_version()}")
+
+
+def report(runs: list[dict]) -> str:
+    """The Markdown block RESULTS.md holds: each saved run (``{"measured_at", "machine",
+    "command", "results"}``) as its table and lines."""
+    parts = [BLOCK_START, "## A class on the hub (`make bench-class`)", "",
+             "Simulated learners on the local hub (deploy/), each logging in, Run All of "
+             f"`{LESSON}`, then clicking its lab at a pace that quickens stage by stage "
+             "(`benchmarks/bench_class.py` says how). Memory is the learner's cgroup: their "
+             "server and kernel together. Click to figure: from sending the click to the "
+             "kernel's reply, the figure redrawn.", ""]
+    for run in runs:
+        parts += [f"Measured {run['measured_at']} on {run['machine']}: `{run['command']}`", "",
+                  table(run["results"]), ""]
+    parts.append(BLOCK_END)
+    return "\n".join(parts)
+
+
+def write_report(runs: list[dict], markdown: Path) -> None:
+    """Put the class block into ``markdown`` (benchmarks/RESULTS.md), replacing the old one;
+    the rest of the file (``make bench``'s tables) is left as it is."""
+    text = markdown.read_text() if markdown.exists() else "# nnlab benchmarks\n"
+    block = report(runs)
+    if BLOCK_START in text and BLOCK_END in text:
+        before, rest = text.split(BLOCK_START, 1)
+        text = before + block + rest.split(BLOCK_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    markdown.write_text(text)
 
 
 def main(argv=None) -> int:
@@ -229,8 +282,19 @@ def main(argv=None) -> int:
     parser.add_argument("--arrival", type=float, default=1.0, help="seconds between logins")
     parser.add_argument("--background", choices=("on", "off", "both"), default="both")
     parser.add_argument("--state", default=str(ROOT / "build" / "bench-class"))
-    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results_class.json"))
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results_class.json"),
+                        help="where this run's numbers go (JSON)")
+    parser.add_argument("--markdown", default=str(ROOT / "benchmarks" / "RESULTS.md"),
+                        help="the file whose class block is rewritten")
+    parser.add_argument("--report", nargs="+", metavar="JSON",
+                        help="run nothing: rewrite the class block of --markdown from these "
+                             "saved runs (in this order)")
     arguments = parser.parse_args(argv)
+    if arguments.report:
+        runs = [json.loads(Path(path).read_text()) for path in arguments.report]
+        write_report(runs, Path(arguments.markdown))
+        print(report(runs))
+        return 0
     paces = [float(p) for p in arguments.paces.split(",")]
     settings = {"on": [True], "off": [False], "both": [True, False]}[arguments.background]
     results = []
@@ -238,8 +302,14 @@ def main(argv=None) -> int:
         state = Path(arguments.state) / ("background-on" if background else "background-off")
         results.append(one_class(arguments.learners, paces, arguments.stage_seconds,
                                  arguments.arrival, background, state))
+    run = {"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "machine": machine(),
+           "command": "python benchmarks/bench_class.py " + " ".join(
+               argv if argv is not None else sys.argv[1:]),
+           "results": results}
     print(table(results))
-    Path(arguments.output).write_text(json.dumps(results, indent=1))
+    Path(arguments.output).write_text(json.dumps(run, indent=1))
+    write_report([run], Path(arguments.markdown))
     return 1 if any(result["errors"] for result in results) else 0
 
 

@@ -163,3 +163,44 @@ def test_learner_section_compares_the_learners_train_with_and_without_a_lab(quic
     assert learner["paused_ratio"] == pytest.approx(
         learner["median_s"]["lab, paused"] / learner["median_s"]["alone"])
     assert "The learner's own train beside a lab on screen" in markdown
+
+
+def _benchmark_module(name):
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+def test_the_class_benchmark_and_make_bench_share_results_md(tmp_path):
+    """bench-class rewrites its own block of RESULTS.md; make bench rewrites the rest and keeps
+    that block."""
+    bench_class, bench = _benchmark_module("bench_class"), _benchmark_module("bench")
+    stage = {"pace_s": 4.0, "clicks": 120, "clicks_per_s": 2.0, "clicks_per_s_per_core": 1.0,
+             "median_ms": 250.0, "p95_ms": 700.0, "memory_mib_median": 250.0}
+    result = {"background": True, "learners": 10, "stages": [stage],
+              "login_to_first_figure_s_median": 50.0, "login_to_first_figure_s_max": 56.0,
+              "memory_peak_mib_median": 285.0, "memory_peak_mib_max": 302.0,
+              "kernels_culled_after_s": 34.0, "servers_culled_after_s": 111.0, "errors": []}
+    run = {"measured_at": "2026-12-03 13:50 UTC", "machine": "2 cores", "command": "bench",
+           "results": [result]}
+    markdown = tmp_path / "RESULTS.md"
+    markdown.write_text("# nnlab benchmarks\n\nengine tables\n")
+    bench_class.write_report([run], markdown)
+    once = markdown.read_text()
+    assert once.startswith("# nnlab benchmarks\n\nengine tables\n")
+    assert "| on | 4 | 10 | 2.00 | 1.00 | 250 | 700 | 250 |" in once
+    bench_class.write_report([run, run], markdown)          # replaced, not appended
+    assert markdown.read_text().count(bench_class.BLOCK_START) == 1
+    assert markdown.read_text().count("| on | 4 | 10 |") == 2
+    kept = bench.keep_class_block("# nnlab benchmarks\n\nnew engine tables\n",
+                                  markdown.read_text())
+    assert kept.startswith("# nnlab benchmarks\n\nnew engine tables\n")
+    assert kept.count("| on | 4 | 10 |") == 2 and kept.rstrip().endswith(bench_class.BLOCK_END)
+    assert bench.keep_class_block("tables\n", "no block here") == "tables\n"
