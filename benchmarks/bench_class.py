@@ -256,6 +256,8 @@ def report(runs: list[dict]) -> str:
     for run in runs:
         parts += [f"Measured {run['measured_at']} on {run['machine']}: `{run['command']}`", "",
                   table(run["results"]), ""]
+        if run.get("note"):                 # what the numbers alone do not say, added by hand
+            parts += [f"Note: {run['note']}", ""]
     parts.append(BLOCK_END)
     return "\n".join(parts)
 

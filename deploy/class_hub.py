@@ -58,7 +58,10 @@ class ClassSettings:
     cull_servers_after: int = 3600        # an idle learner's server is stopped after this
     cull_kernels_after: int = 1200        # an idle kernel (even with its tab open) is shut down
     cull_every: int = 300                 # how often both cullers look
-    background: bool = True               # the labs' background preparation (NNLAB_SPECULATE)
+    # The labs' background preparation (NNLAB_SPECULATE): off on a hub. make bench-class: with it
+    # on, ten learners' kernels trained ahead all the time and a click's p95 was 2-3 s even at a
+    # click every 4 s; off, it stayed under 1 s (README, "Teaching a class on JupyterHub").
+    background: bool = False
     password: str = ""                    # the trial authenticator's shared password ('' = none)
     admins: str = ""                      # comma-separated user names with the admin panel
     operator_token: str = ""              # an API token for scripts that run the class (deploy/operate.py)
@@ -109,6 +112,42 @@ def kernel_culling_args(settings: ClassSettings) -> list[str]:
             f"--MappingKernelManager.cull_interval={min(300, settings.cull_every)}",
             "--MappingKernelManager.cull_connected=True",
             "--MappingKernelManager.cull_busy=False"]
+
+
+def ephemeral_ports(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tuple[int, int]:
+    """The range the kernel hands out for port 0 (where every Jupyter kernel's five ports land)."""
+    try:
+        low, high = (int(part) for part in Path(path).read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999              # Linux's default
+
+
+def server_port(rng=None, ephemeral: tuple[int, int] | None = None, span: int = 10000) -> int:
+    """A free loopback port for a learner's server, from the ``span`` ports just below the
+    ephemeral range.
+
+    JupyterHub's local spawners take a random *ephemeral* port, then start the server on it a
+    moment later; in a class, another learner's new kernel can bind that port in between (its
+    five ports are ephemeral too), and the server never starts ("never showed up ... Giving up",
+    seen in ``make bench-class``). Below the ephemeral range no kernel ever lands.
+    """
+    import random
+    import socket
+
+    rng = rng or random.Random()
+    low = (ephemeral or ephemeral_ports())[0]
+    first = max(1024, low - span)
+    for _ in range(200):
+        port = rng.randrange(first, low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port for a learner's server in {first}-{low - 1}: the machine "
+                       "is out of ports below the ephemeral range")
 
 
 def seed_home(home, lessons) -> list[Path]:

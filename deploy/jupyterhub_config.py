@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from class_hub import (ClassSettings, MemoryLimit, kernel_culling_args,  # noqa: E402
-                       parse_bytes, seed_home)
+                       parse_bytes, seed_home, server_port)
 from jupyterhub.spawner import SimpleLocalProcessSpawner  # noqa: E402
 
 c = get_config()  # noqa: F821  (JupyterHub provides get_config in its config files)
@@ -63,6 +63,10 @@ class ClassSpawner(SimpleLocalProcessSpawner):
     """
 
     memory = MemoryLimit(parse_bytes(settings.mem_limit))
+
+    async def start(self):
+        self.port = server_port()          # never an ephemeral port a kernel may take meanwhile
+        return await super().start()
 
     def make_preexec_fn(self, name):
         setup = super().make_preexec_fn(name)

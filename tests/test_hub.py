@@ -42,10 +42,11 @@ def test_seeding_copies_the_lessons_once_and_keeps_a_learners_edits(tmp_path):
 
 def test_settings_come_from_the_environment_and_bad_ones_are_refused():
     settings = ClassSettings.from_environment({"NNLAB_HUB_PORT": "8123",
-                                               "NNLAB_HUB_BACKGROUND": "off",
+                                               "NNLAB_HUB_BACKGROUND": "on",
                                                "NNLAB_HUB_MEM_LIMIT": "512M"})
     assert (settings.port, settings.background, parse_bytes(settings.mem_limit)) == \
-        (8123, False, 512 * 2 ** 20)
+        (8123, True, 512 * 2 ** 20)
+    assert ClassSettings().background is False       # off on a hub: make bench-class
     assert ClassSettings.from_environment(settings.to_environment()) == settings
     with pytest.raises(ValueError, match="NNLAB_HUB_PORT must be a whole number"):
         ClassSettings.from_environment({"NNLAB_HUB_PORT": "eighty"})
@@ -216,3 +217,60 @@ def test_the_kubernetes_values_match_the_one_machine_hub():
     assert "cp -n" in seed and "nnlab-course" in seed, "the seed must never overwrite a learner's copy"
     known = {"hub", "singleuser", "cull", "scheduling", "prePuller", "proxy", "ingress"}
     assert set(values) <= known, f"not a Zero to JupyterHub top-level key: {set(values) - known}"
+
+
+def test_a_learners_server_port_is_free_and_below_the_ports_kernels_take(tmp_path):
+    """JupyterHub's own choice is an ephemeral port, which another learner's new kernel can bind
+    before the server starts (seen in make bench-class: "never showed up ... Giving up")."""
+    import random
+    import socket
+
+    from class_hub import ephemeral_ports, server_port
+
+    low, high = ephemeral_ports()
+    assert 1024 <= low < high
+    ports = {server_port(random.Random(seed)) for seed in range(20)}
+    assert all(max(1024, low - 10000) <= port < low for port in ports) and len(ports) > 10
+    with socket.socket() as taken:                 # a busy port is never handed out
+        taken.bind(("127.0.0.1", 0))
+        busy = taken.getsockname()[1]
+        taken.listen()
+        for seed in range(50):
+            try:
+                assert server_port(random.Random(seed), ephemeral=(busy + 1, 65000), span=2) != busy
+            except RuntimeError as refused:          # busy - 1 was taken too: refused, not busy
+                assert "no free port" in str(refused)
+    wrong = tmp_path / "range"
+    wrong.write_text("not numbers")
+    assert ephemeral_ports(str(wrong)) == (32768, 60999)
+
+
+def test_the_readmes_class_table_and_sizing_are_the_benchmarks():
+    """README's class table is benchmarks/results_class_*.json (make bench-class), and its sizing
+    rows follow from those numbers: 400 MiB per learner covers the measured peak, the hub's
+    default (background off) keeps the p95 under 1 s at the 3.5 clicks/s per core it plans for."""
+    import json
+    import math
+
+    readme = (ROOT / "README.md").read_text()
+    runs = {background: json.loads((ROOT / "benchmarks" / f"results_class_{background}.json")
+                                   .read_text())["results"][0] for background in ("off", "on")}
+    off, on = runs["off"], runs["on"]
+    assert off["background"] is False and on["background"] is True and not off["errors"]
+    for stage_off, stage_on in zip(off["stages"], on["stages"]):
+        row = (f"| {stage_off['pace_s']:g} s | {stage_off['clicks_per_s_per_core']:.2f} | "
+               f"{stage_off['median_ms']:.0f} / {stage_off['p95_ms']:.0f} | "
+               f"{stage_on['clicks_per_s_per_core']:.2f} | "
+               f"{stage_on['median_ms']:.0f} / {stage_on['p95_ms']:.0f} |")
+        assert row in readme, row
+    assert max(off["memory_peak_mib_max"], on["memory_peak_mib_max"]) <= 400
+    under = [s["clicks_per_s_per_core"] for s in off["stages"] if s["p95_ms"] < 1000]
+    assert max(under) >= 3.5 and all(s["p95_ms"] >= 1000 for s in on["stages"])
+    assert ClassSettings().background is False
+    for learners, memory, cores in ((30, "12 GiB", "2-3"), (100, "40 GiB", "7-8"),
+                                    (300, "120 GiB", "22-24")):
+        assert f"{learners * 0.4:.0f} GiB" == memory
+        need = learners * 0.25 / 3.5
+        low, high = (int(part) for part in cores.split("-"))
+        assert low <= math.ceil(need) <= high + 1 and low <= need + 1
+        assert f"| {learners} | {memory}" in readme and f"| {cores}" in readme
