@@ -150,12 +150,11 @@ class Lab:
         epoch_row = widgets.HBox([self.play, self.epoch])
         # Names for the play button and the sliders, and the status line read out when it
         # changes (a11y.LAB_SCRIPT, run by the front end; nothing shows).
-        self.names = widgets.Output(layout=widgets.Layout(display="none"))
-        self.names.outputs = ({"output_type": "display_data", "metadata": {},
-                               "data": {"application/javascript": a11y.LAB_SCRIPT,
-                                        "text/plain": ""}},)
+        # (Under ipywidgets 7 there is no carrier: the lab's display runs the script instead.)
+        self.names = widgets_compat.script_carrier(a11y.LAB_SCRIPT)
+        carried = [self.names] if self.names is not None else []
         self.widget = _lab_box([header, self.preset, knob_row, epoch_row, self.status,
-                                self.output, self.names], lecture, len(knobs))
+                                self.output, *carried], lecture, len(knobs))
         self.widget.add_class("nnlab-lab")
         self.history = None
         self.outcome: Outcome | None = None
@@ -543,6 +542,11 @@ class Lab:
         if self.output.outputs:
             bundle["image/png"] = base64.b64encode(self.png()).decode()
         return bundle
+
+    if widgets_compat.MAJOR < 8:
+        def _ipython_display_(self, **kwargs):
+            """ipywidgets 7 (classic Notebook, Colab): the widget, then its a11y script."""
+            widgets_compat.display_with_script(self._repr_mimebundle_(), a11y.LAB_SCRIPT)
 
     def status_text(self) -> str:
         """The status line without its HTML markup."""

@@ -14,6 +14,12 @@ the runtime has. What differs, and what this module does about it:
   ("_deserialize_state is not a function"), so the lab would show no figure at all; there
   :func:`figure_output` gives an ``HTML`` widget with the same ``outputs`` attribute that
   shows each output's SVG or PNG as an ``<img>`` (works in every 7.x front end, Colab's too).
+- The lab's accessibility script (``a11y.LAB_SCRIPT``: names for the play button and the
+  sliders' handles, the status line as a live region): under ipywidgets 8 a hidden
+  ``Output`` widget inside the lab runs it (:func:`script_carrier`); under 7 there is no
+  Output model to carry it, so the lab displays it as a JavaScript output of its own cell,
+  right after the widget (:func:`display_with_script`). The script works on the whole page,
+  so it finds the lab either way.
 - Everything else a lab uses (ToggleButtons with tooltips, SelectionSlider, Dropdown,
   Checkbox, IntSlider, Play with ``show_repeat``, ``link``, Output's ``outputs``, HTML,
   ``Layout``, ``add_class``, the ``_view_count`` that says a browser shows a view) exists
@@ -96,3 +102,23 @@ def _img(output: dict) -> str:
 def figure_output():
     """The widget a lab's figure goes into: ``Output`` (ipywidgets 8) or :class:`HTMLFigure` (7)."""
     return widgets.Output() if MAJOR >= 8 else HTMLFigure()
+
+
+def script_carrier(script: str):
+    """A hidden widget whose output runs ``script`` (JavaScript) where the lab is shown:
+    an ``Output`` under ipywidgets 8; ``None`` under 7 (see :func:`display_with_script`)."""
+    if MAJOR < 8:
+        return None
+    carrier = widgets.Output(layout=widgets.Layout(display="none"))
+    carrier.outputs = ({"output_type": "display_data", "metadata": {},
+                        "data": {"application/javascript": script, "text/plain": ""}},)
+    return carrier
+
+
+def display_with_script(bundle: dict, script: str) -> None:
+    """Under ipywidgets 7: display ``bundle`` (a lab's widget view and fallbacks), then
+    ``script`` as a JavaScript output of the same cell (the classic Notebook and Colab run it)."""
+    from IPython.display import Javascript, display
+
+    display(bundle, raw=True)
+    display(Javascript(script))

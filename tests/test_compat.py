@@ -122,6 +122,39 @@ def test_a_lab_displays_as_a_widget_with_its_fallbacks():
     assert bundle["image/png"]           # the figure for a viewer without widgets
 
 
+def _tree(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _tree(child)
+
+
+def test_a_lab_holds_no_output_widget_under_ipywidgets_7_and_still_runs_its_a11y_script(
+        monkeypatch):
+    """widgetsnbextension 3.6 (the classic Notebook, with ipywidgets 7.7) cannot create an Output
+    model: one Output anywhere in the lab and the whole lab fails to show
+    ("_deserialize_state is not a function")."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nnlab import a11y, labs
+
+    lab = labs.vanishing()
+    outputs = [w for w in _tree(lab.widget) if isinstance(w, ipywidgets.Output)]
+    shown = []
+    monkeypatch.setattr(InteractiveShell.instance().display_pub, "publish",
+                        lambda data, metadata=None, **kwargs: shown.append(data))
+    from IPython.display import display
+
+    display(lab)
+    if widgets_compat.MAJOR < 8:
+        assert outputs == [] and lab.names is None
+        assert [VIEW in data for data in shown] == [True, False]
+        assert shown[1]["application/javascript"] == a11y.LAB_SCRIPT
+    else:                                   # a hidden Output carries the script, inside the lab
+        assert lab.names in outputs and lab.names in lab.widget.children
+        assert lab.names.outputs[0]["data"]["application/javascript"] == a11y.LAB_SCRIPT
+        assert len(shown) == 1 and VIEW in shown[0]
+
+
 def test_the_figure_widget_fits_the_generation():
     figure = widgets_compat.figure_output()
     expected = ipywidgets.Output if widgets_compat.MAJOR >= 8 else widgets_compat.HTMLFigure
