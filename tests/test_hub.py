@@ -103,6 +103,7 @@ def test_running_code_works_where_an_event_loop_already_runs():
     """Playwright's sync API (the browser tests, one session) and Jupyter keep an event loop
     running in the main thread; asyncio.run alone refuses to start there."""
     import asyncio
+    import concurrent.futures
 
     from operate import Hub
 
@@ -114,7 +115,10 @@ def test_running_code_works_where_an_event_loop_already_runs():
     async def inside_a_loop():
         return Offline("http://127.0.0.1:1").run("ada", "kernel", "1 + 1")
 
-    assert asyncio.run(inside_a_loop()) == "ada ran 1 + 1"
+    # A thread of its own, where no loop runs yet (in the full suite Playwright's runs in this
+    # one): there the coroutine starts a loop and calls run() from inside it.
+    with concurrent.futures.ThreadPoolExecutor(1) as fresh:
+        assert fresh.submit(asyncio.run, inside_a_loop()).result() == "ada ran 1 + 1"
     assert Offline("http://127.0.0.1:1").run("ada", "kernel", "2") == "ada ran 2"
 
 
