@@ -19,7 +19,9 @@ the runtime has. What differs, and what this module does about it:
   ``Output`` widget inside the lab runs it (:func:`script_carrier`); under 7 there is no
   Output model to carry it, so the lab displays it as a JavaScript output of its own cell,
   right after the widget (:func:`display_with_script`). The script works on the whole page,
-  so it finds the lab either way.
+  so it finds the lab either way. Beside it there, :data:`KEEP_VIEW_SCRIPT` puts the lab
+  back when the classic Notebook's widget manager, connecting late, re-renders the cell
+  and blanks its view (Run All at once after opening a notebook).
 - Everything else a lab uses (ToggleButtons with tooltips, SelectionSlider, Dropdown,
   Checkbox, IntSlider, Play with ``show_repeat``, ``link``, Output's ``outputs``, HTML,
   ``Layout``, ``add_class``, the ``_view_count`` that says a browser shows a view) exists
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 
 import ipywidgets as widgets
 
@@ -115,10 +118,40 @@ def script_carrier(script: str):
     return carrier
 
 
+# The classic Notebook's widget extension (widgetsnbextension 3.x, ipywidgets 7) connects its
+# widget manager to a new kernel by asking the kernel for its widgets; when that answer comes,
+# it re-renders every cell that shows a widget. If the kernel was busy (Run All at once after
+# the notebook opened: the question waits behind every cell), the lab's cell has already shown
+# its live view, and the re-render first removes that view, which blanks the view's model id
+# in the cell's output: the lab vanishes, for good. This script is the output after the
+# lab's, so the re-render runs it too: if the model id was blanked while the widget still
+# lives in the manager, it puts the id back and renders the cell's outputs once more. It does
+# nothing anywhere else (no ``Jupyter.notebook``: Colab, JupyterLab, VS Code, Voila; a lab
+# closed on purpose has no model left).
+KEEP_VIEW_SCRIPT = r"""(function (area, modelId) {
+  try {
+    var notebook = window.Jupyter && Jupyter.notebook;
+    var manager = notebook && notebook.kernel && notebook.kernel.widget_manager;
+    if (!manager || !area || !area.outputs) { return; }
+    var views = area.outputs.filter(function (o) { return o.data && o.data["%s"]; });
+    if (!views.length || views[0].data["%s"].model_id !== "") { return; }
+    var model = manager.get_model(modelId);
+    var cell = notebook.get_cells().filter(function (c) { return c.output_area === area; })[0];
+    if (!model || !cell) { return; }
+    model.then(function () {
+      views[0].data["%s"].model_id = modelId;
+      notebook.render_cell_output(cell);
+    });
+  } catch (error) { console.warn("nnlab: could not put the lab back", error); }
+})(this, %%s);""" % (VIEW_MIMETYPE, VIEW_MIMETYPE, VIEW_MIMETYPE)
+
+
 def display_with_script(bundle: dict, script: str) -> None:
     """Under ipywidgets 7: display ``bundle`` (a lab's widget view and fallbacks), then
-    ``script`` as a JavaScript output of the same cell (the classic Notebook and Colab run it)."""
+    ``script`` as a JavaScript output of the same cell (the classic Notebook and Colab run
+    it), with :data:`KEEP_VIEW_SCRIPT` for the view's model."""
     from IPython.display import Javascript, display
 
     display(bundle, raw=True)
-    display(Javascript(script))
+    model_id = bundle.get(VIEW_MIMETYPE, {}).get("model_id")
+    display(Javascript(script + ("\n" + KEEP_VIEW_SCRIPT % json.dumps(model_id) if model_id else "")))
