@@ -166,10 +166,13 @@ def _focus_ring(page) -> dict:
 def _tab_to(page, wanted, what: str, limit: int = 25) -> dict:
     """Press Tab until the focused element is ``wanted`` (a predicate); each stop in the lab
     must show a focus ring."""
+    stops = []
     for _ in range(limit):
         page.keyboard.press("Tab")
         focused = _focus_ring(page)
-        assert focused["inLab"], f"Tab left the lab before reaching {what}: {focused}"
+        stops.append(f"{focused['tag']}.{focused['cls']} {focused['label']!r}")
+        assert focused["inLab"], (f"Tab left the lab before reaching {what}: {focused}; "
+                                  "stops on the way:\n" + "\n".join(stops))
         assert focused["ring"], f"no visible focus on {focused}"
         if wanted(focused):
             return focused
