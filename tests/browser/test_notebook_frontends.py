@@ -119,6 +119,13 @@ def running_notebook(base: Path, root: Path):
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
     for folder in ("home", "config", "data", "runtime"):
         (base / folder).mkdir()
+    if NOTEBOOK_MAJOR >= 7:
+        # Every cell in the page, so the test reads every cell's prompt: Notebook 7.2 (the
+        # oldest supported) renders only the cells in view and leaves the others' prompts
+        # empty, so a test reading the page could not tell a cell that ran from one out of view.
+        settings = base / "config" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+        settings.mkdir(parents=True)
+        (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     log_path = base / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL,
@@ -196,7 +203,12 @@ def _run_all(page, server) -> None:
         return (time.monotonic() - started > 2 and _kernels_idle(server)
                 and all(ran(cell) for cell in states if cell["source"].strip()))
 
-    _wait(finished, f"{LESSON}: not every cell ran", RUN_TIMEOUT)
+    try:
+        _wait(finished, f"{LESSON}: not every cell ran", RUN_TIMEOUT)
+    except AssertionError as error:
+        not_run = [(index, cell["count"]) for index, cell in enumerate(cells())
+                   if cell["source"].strip() and not ran(cell)]
+        raise AssertionError(f"{error}; code cells without a count (index, prompt): {not_run}") from None
 
 
 def _settled_figure(lab, previous, what: str) -> str:
